@@ -1,0 +1,377 @@
+package agent
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"math"
+	"strings"
+	"time"
+
+	"github.com/statshard/statshard/netio"
+	"github.com/statshard/statshard/shard"
+	"github.com/statshard/statshard/wire/statsd"
+)
+
+// Defaults for Config's zero fields.
+const (
+	DefaultInterval      = 10 * time.Second
+	DefaultStatsdAddress = "udp://127.0.0.1:8125"
+	DefaultReservoirSize = shard.DefaultReservoirCap
+)
+
+// DefaultQuantiles are the quantiles a summary histogram reports when none are configured.
+var DefaultQuantiles = []float64{0, 0.5, 0.9, 0.95, 0.99, 0.999, 1}
+
+// DefaultBounds are the bucket bounds of a buckets-mode histogram when none are configured:
+// Prometheus' default latency buckets, in seconds.
+var DefaultBounds = []float64{.005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5, 10}
+
+// Config configures a Recorder. The zero value is valid: every zero field means the documented
+// default, so Config{} exports to DogStatsD on udp://127.0.0.1:8125 every 10 s.
+type Config struct {
+	// Interval is how often aggregates are flushed. Zero means DefaultInterval.
+	Interval time.Duration
+	// Prefix is prepended to every metric name ("myapp." gives "myapp.requests").
+	Prefix string
+	// Tags are global tags added to every series, as "key:value". A metric's own tag with the same
+	// key wins, so no key is sent twice.
+	Tags []string
+
+	// MaxSeries caps the live series; past it new keys fold into one overflow series per metric
+	// name, tagged "overflow:true", and each fold is counted. Zero means 100,000; negative, no cap.
+	MaxSeries int
+	// Expiry is how many consecutive intervals a series may stay untouched before it is removed.
+	// Zero means 6; negative disables expiry. A handle keeps working after its series expires.
+	Expiry int
+	// MaxSetSize bounds the distinct values a set keeps per interval. Zero means 1024.
+	MaxSetSize int
+
+	// Histograms chooses how histograms and distributions are exported.
+	Histograms HistogramConfig
+	// Statsd configures the DogStatsD exporter.
+	Statsd StatsdConfig
+
+	// Telemetry, when true, also sends the recorder's own counters (Stats) as DogStatsD metrics
+	// named "statshard.*" on every flush.
+	Telemetry bool
+	// Logger receives rare events (an upstream that fails or recovers, rejected metric names).
+	// Nil means slog.Default(). Nothing is logged per recorded value.
+	Logger *slog.Logger
+}
+
+// StatsdConfig configures the DogStatsD exporter.
+type StatsdConfig struct {
+	// Address is where payloads go: "udp://host:port" (IPv4, IPv6 or a DNS name, re-resolved
+	// every ResolveInterval) or "unixgram:///path". Empty means DefaultStatsdAddress; "off"
+	// disables the exporter (values are still aggregated and flushed, e.g. for Writer).
+	Address string
+	// Writer, when non-nil, receives every payload instead of a socket, each followed by '\n'
+	// (for a console or tests). Address is then ignored.
+	Writer io.Writer
+	// MaxPacketSize is the largest payload in bytes. Zero means 1432 for UDP (safe for a 1500-byte
+	// MTU) and 8192 for Unix datagram sockets and Writer.
+	MaxPacketSize int
+	// ContainerID, when set, is sent with every line as "|c:<id>" (DogStatsD 1.2).
+	ContainerID string
+	// Timestamps adds "|T<unix seconds>" of the flush to counter and gauge lines (DogStatsD 1.3).
+	Timestamps bool
+	// MultiValue packs raw distribution samples as "name:v1:v2:...|d" (DogStatsD 1.1) instead of
+	// one line per sample.
+	MultiValue bool
+	// ResendGauges keeps sending a gauge's last value on every flush, not only in intervals it was
+	// set in, until the series expires.
+	ResendGauges bool
+	// ResolveInterval is how often a DNS name in Address is re-resolved. Zero means 30s.
+	ResolveInterval time.Duration
+	// WriteTimeout bounds how long one flush waits for a full socket buffer. Zero means 1s.
+	WriteTimeout time.Duration
+}
+
+// HistogramMode is how a histogram series is exported.
+type HistogramMode uint8
+
+// The histogram modes.
+const (
+	// Summary sends name.count (counter), name.sum, name.avg, name.min, name.max and one gauge per
+	// quantile (name.median, name.p95, name.p99, name.p999, ...), computed from a sketch with at most
+	// 1% relative error; count, sum, min and max are exact.
+	Summary HistogramMode = iota
+	// Buckets sends cumulative bucket counts as counters name.bucket tagged "le:<bound>" (the last
+	// "le:inf"), plus name.sum (gauge) and name.count (counter). Counts are exact.
+	Buckets
+	// Distribution sends the values as DogStatsD distributions ("|d") so the receiver computes
+	// percentiles across hosts.
+	Distribution
+)
+
+var modeNames = [...]string{"summary", "buckets", "distribution"}
+
+// String returns "summary", "buckets" or "distribution".
+func (m HistogramMode) String() string {
+	if int(m) < len(modeNames) {
+		return modeNames[m]
+	}
+	return "unknown"
+}
+
+// ParseHistogramMode parses the names String returns.
+func ParseHistogramMode(s string) (HistogramMode, error) {
+	for i, n := range modeNames {
+		if s == n {
+			return HistogramMode(i), nil
+		}
+	}
+	return 0, fmt.Errorf("agent: unknown histogram mode %q (want summary, buckets or distribution)", s)
+}
+
+// HistogramConfig chooses how histograms are exported, per metric.
+type HistogramConfig struct {
+	// Mode applies to histograms no rule matches. The zero value is Summary.
+	Mode HistogramMode
+	// Quantiles for Summary mode, each in [0, 1]. Nil means DefaultQuantiles.
+	Quantiles []float64
+	// Bounds for Buckets mode, strictly ascending and finite. Nil means DefaultBounds.
+	Bounds []float64
+	// Rules override Mode, Quantiles and Bounds for matching names (matched on the name
+	// sanitized, before Prefix). Precedence: an exact rule, then the longest matching prefix rule,
+	// then the longest matching suffix rule, then the defaults above.
+	Rules []HistogramRule
+	// ReservoirSize bounds the raw samples a distribution keeps per interval. Past it, a uniform
+	// sample of that size is kept and sent with a sample rate, so receivers' totals stay
+	// unbiased. Zero means DefaultReservoirSize.
+	ReservoirSize int
+	// SketchDistributions sends a distribution as its sketch's bins, one weighted
+	// "value|d|@rate" line per bin (values within 1%), instead of raw samples: lines per
+	// interval stay bounded however many values were recorded.
+	SketchDistributions bool
+}
+
+// HistogramRule sets the export of the histograms whose name matches.
+type HistogramRule struct {
+	// Match is an exact name ("http.latency"), a prefix ending in '*' ("http.*") or a suffix
+	// starting with '*' ("*.latency").
+	Match     string
+	Mode      HistogramMode
+	Quantiles []float64 // Summary; nil means HistogramConfig.Quantiles
+	Bounds    []float64 // Buckets; nil means HistogramConfig.Bounds
+}
+
+// histPlan is the resolved export of one histogram series.
+type histPlan struct {
+	mode      HistogramMode
+	quantiles []quantile
+	bounds    []float64
+	leTags    []string // "le:<bound>" per bound, then "le:inf"
+}
+
+type quantile struct {
+	q      float64
+	suffix string
+}
+
+// matcher resolves histogram rules with the documented precedence.
+type matcher struct {
+	exact    map[string]*histPlan
+	prefixes []ruleEntry // longest first
+	suffixes []ruleEntry // longest first
+	def      *histPlan
+}
+
+type ruleEntry struct {
+	s    string
+	plan *histPlan
+}
+
+func (m *matcher) plan(name string) *histPlan {
+	if p, ok := m.exact[name]; ok {
+		return p
+	}
+	for _, e := range m.prefixes {
+		if strings.HasPrefix(name, e.s) {
+			return e.plan
+		}
+	}
+	for _, e := range m.suffixes {
+		if strings.HasSuffix(name, e.s) {
+			return e.plan
+		}
+	}
+	return m.def
+}
+
+func newMatcher(c HistogramConfig) (*matcher, error) {
+	qs := c.Quantiles
+	if qs == nil {
+		qs = DefaultQuantiles
+	}
+	bs := c.Bounds
+	if bs == nil {
+		bs = DefaultBounds
+	}
+	def, err := newPlan(c.Mode, qs, bs)
+	if err != nil {
+		return nil, err
+	}
+	m := &matcher{exact: map[string]*histPlan{}, def: def}
+	for _, r := range c.Rules {
+		rq, rb := r.Quantiles, r.Bounds
+		if rq == nil {
+			rq = qs
+		}
+		if rb == nil {
+			rb = bs
+		}
+		p, err := newPlan(r.Mode, rq, rb)
+		if err != nil {
+			return nil, fmt.Errorf("agent: histogram rule %q: %w", r.Match, err)
+		}
+		switch {
+		case r.Match == "" || r.Match == "*":
+			return nil, fmt.Errorf("agent: histogram rule %q: empty pattern (set HistogramConfig.Mode for a default)", r.Match)
+		case strings.HasSuffix(r.Match, "*"):
+			m.prefixes = append(m.prefixes, ruleEntry{strings.TrimSuffix(r.Match, "*"), p})
+		case strings.HasPrefix(r.Match, "*"):
+			m.suffixes = append(m.suffixes, ruleEntry{strings.TrimPrefix(r.Match, "*"), p})
+		default:
+			m.exact[r.Match] = p
+		}
+	}
+	byLen := func(es []ruleEntry) {
+		// Longest first; stable so that equal lengths keep configuration order.
+		for i := 1; i < len(es); i++ {
+			for j := i; j > 0 && len(es[j].s) > len(es[j-1].s); j-- {
+				es[j], es[j-1] = es[j-1], es[j]
+			}
+		}
+	}
+	byLen(m.prefixes)
+	byLen(m.suffixes)
+	return m, nil
+}
+
+func newPlan(mode HistogramMode, qs, bounds []float64) (*histPlan, error) {
+	if mode > Distribution {
+		return nil, fmt.Errorf("agent: unknown histogram mode %d", mode)
+	}
+	p := &histPlan{mode: mode}
+	seen := map[string]bool{}
+	for _, q := range qs {
+		if !(q >= 0 && q <= 1) {
+			return nil, fmt.Errorf("agent: quantile %v outside [0, 1]", q)
+		}
+		s := quantileSuffix(q)
+		if seen[s] {
+			return nil, fmt.Errorf("agent: quantile %v given twice", q)
+		}
+		seen[s] = true
+		p.quantiles = append(p.quantiles, quantile{q, s})
+	}
+	for i, b := range bounds {
+		if math.IsNaN(b) || math.IsInf(b, 0) {
+			return nil, fmt.Errorf("agent: bucket bound %v is not finite", b)
+		}
+		if i > 0 && b <= bounds[i-1] {
+			return nil, errors.New("agent: bucket bounds must be strictly ascending")
+		}
+		p.leTags = append(p.leTags, "le:"+string(statsd.AppendNumber(nil, b)))
+	}
+	if mode == Buckets && len(bounds) == 0 {
+		return nil, errors.New("agent: buckets mode needs at least one bound")
+	}
+	p.bounds = append([]float64(nil), bounds...)
+	p.leTags = append(p.leTags, "le:inf")
+	return p, nil
+}
+
+// quantileSuffix names a quantile's gauge: 0.5 is ".median", 0.9 is ".p90", 0.99 is ".p99",
+// 0.999 is ".p999", 0.05 is ".p05", 0 is ".p0" and 1 is ".p100". The digits are those of q after
+// "0.", padded to two, so no floating-point multiplication can turn 0.07 into "p7000000000000001".
+func quantileSuffix(q float64) string {
+	switch q {
+	case 0:
+		return ".p0"
+	case 0.5:
+		return ".median"
+	case 1:
+		return ".p100"
+	}
+	d := strings.TrimPrefix(string(statsd.AppendNumber(nil, q)), "0.")
+	if len(d) == 1 {
+		d += "0"
+	}
+	return ".p" + d
+}
+
+// resolved is a Config with defaults applied and derived state built.
+type resolved struct {
+	Config
+	addr     netio.Addr
+	maxPkt   int
+	global   []string // sanitized global tags
+	matcher  *matcher
+	resSize  int
+	logger   *slog.Logger
+}
+
+func (c Config) resolve() (*resolved, error) {
+	r := &resolved{Config: c}
+	if r.Interval == 0 {
+		r.Interval = DefaultInterval
+	}
+	if r.Interval < 0 {
+		return nil, fmt.Errorf("agent: negative Interval %v", r.Interval)
+	}
+	if r.Prefix != "" && !statsd.ValidName(r.Prefix+"x") {
+		return nil, fmt.Errorf("agent: Prefix %q is not a valid metric name start", r.Prefix)
+	}
+	for _, t := range r.Tags {
+		ct, _, err := statsd.SanitizeTag(t)
+		if err != nil {
+			return nil, fmt.Errorf("agent: global tag %q: %w", t, err)
+		}
+		r.global = append(r.global, ct)
+	}
+	m, err := newMatcher(r.Histograms)
+	if err != nil {
+		return nil, err
+	}
+	r.matcher = m
+	r.resSize = r.Histograms.ReservoirSize
+	if r.resSize <= 0 {
+		r.resSize = DefaultReservoirSize
+	}
+	r.logger = r.Logger
+	if r.logger == nil {
+		r.logger = slog.Default()
+	}
+	r.maxPkt = r.Statsd.MaxPacketSize
+	switch {
+	case r.Statsd.Writer != nil:
+		if r.maxPkt == 0 {
+			r.maxPkt = statsd.DefaultMaxUnix
+		}
+	case r.Statsd.Address == "off":
+	default:
+		s := r.Statsd.Address
+		if s == "" {
+			s = DefaultStatsdAddress
+		}
+		a, err := netio.ParseAddr(s)
+		if err != nil {
+			return nil, fmt.Errorf("agent: Statsd.Address: %w", err)
+		}
+		r.addr = a
+		if r.maxPkt == 0 {
+			r.maxPkt = statsd.DefaultMaxUDP
+			if a.Network == "unixgram" {
+				r.maxPkt = statsd.DefaultMaxUnix
+			}
+		}
+	}
+	if r.maxPkt < 0 {
+		return nil, fmt.Errorf("agent: negative Statsd.MaxPacketSize %d", r.maxPkt)
+	}
+	return r, nil
+}

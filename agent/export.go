@@ -1,0 +1,327 @@
+package agent
+
+import (
+	"fmt"
+	"math"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/valyala/bytebufferpool"
+
+	"github.com/statshard/statshard/netio"
+	"github.com/statshard/statshard/shard"
+	"github.com/statshard/statshard/wire/statsd"
+)
+
+// exporter turns a flush into DogStatsD payloads and sends them. Its state is owned by the flush,
+// which mu serializes.
+type exporter struct {
+	cfg    *resolved
+	writer *netio.Writer // nil when Statsd.Writer is used or Address is "off"
+
+	mu       sync.Mutex
+	pool     bytebufferpool.Pool
+	packer   statsd.Packer
+	payloads [][]byte
+	hsnap    shard.HistogramSnapshot
+	bsnap    shard.BucketsSnapshot
+	samples  []float64
+	setVals  []string
+	line     statsd.Line
+	now      int64
+	prevTel  Stats // telemetry counters as last sent
+	failing  bool  // upstream state, for logging once per change
+
+	flushes       atomic.Uint64
+	lines         atomic.Uint64
+	tooLong       atomic.Uint64
+	setDrops      atomic.Uint64
+	invalidValues atomic.Uint64
+	writeErrs     atomic.Uint64
+	lastFlushNs   atomic.Int64
+}
+
+func newExporter(c *resolved) (*exporter, error) {
+	e := &exporter{cfg: c}
+	e.packer.Max = c.maxPkt
+	if c.Statsd.Writer == nil && c.addr.Network != "" {
+		w, err := netio.NewWriter(c.addr, netio.WriterConfig{
+			ResolveInterval: c.Statsd.ResolveInterval,
+			WriteTimeout:    c.Statsd.WriteTimeout,
+		})
+		if err != nil {
+			return nil, fmt.Errorf("agent: statsd exporter: %w", err)
+		}
+		e.writer = w
+	}
+	return e, nil
+}
+
+func (e *exporter) close() error {
+	if e.writer != nil {
+		return e.writer.Close()
+	}
+	return nil
+}
+
+// flush walks the registry, encodes every series that has something to say, packs the lines into
+// payloads and sends them with as few syscalls as the writer can manage.
+func (e *exporter) flush(r *Recorder) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	start := time.Now()
+	e.now = start.Unix()
+
+	// The buffer comes from a pool that calibrates to the usual flush size and drops outliers, so
+	// a burst does not pin memory forever; the packer slices payloads straight out of it.
+	buf := e.pool.Get()
+	e.packer.Reset(buf.B[:0])
+	r.reg.Flush(e.emit)
+	if e.cfg.Telemetry {
+		e.emitTelemetry(r)
+	}
+	e.lines.Add(uint64(e.packer.Lines()))
+	e.tooLong.Add(uint64(e.packer.Dropped()))
+	e.payloads = e.packer.Payloads(e.payloads[:0])
+	e.send()
+	clear(e.payloads) // do not keep the pooled buffer reachable
+	buf.B = e.packer.Bytes()
+	e.packer.Reset(nil)
+	e.pool.Put(buf)
+	e.flushes.Add(1)
+	e.lastFlushNs.Store(int64(time.Since(start)))
+}
+
+func (e *exporter) send() {
+	if len(e.payloads) == 0 {
+		return
+	}
+	if w := e.cfg.Statsd.Writer; w != nil {
+		for _, p := range e.payloads {
+			if _, err := w.Write(append(p, '\n')); err != nil {
+				e.writeErrs.Add(1)
+			}
+		}
+		return
+	}
+	if e.writer == nil {
+		return
+	}
+	before := e.writer.Stats()
+	e.writer.Write(e.payloads)
+	after := e.writer.Stats()
+	if failing := after.Dropped > before.Dropped; failing != e.failing {
+		e.failing = failing
+		if failing {
+			e.cfg.logger.Warn("statshard: DogStatsD upstream is dropping payloads",
+				"addr", e.cfg.addr.String(), "dropped", after.Dropped-before.Dropped,
+				"refused", after.Refused-before.Refused, "no_destination", after.NoDestination-before.NoDestination,
+				"would_block", after.WouldBlock-before.WouldBlock)
+		} else {
+			e.cfg.logger.Info("statshard: DogStatsD upstream recovered", "addr", e.cfg.addr.String())
+		}
+	}
+}
+
+// begin prepares the shared line template for a series.
+func (e *exporter) begin(s *shard.Series, ext *seriesExt, typ statsd.Type, suffix string) *statsd.Line {
+	l := &e.line
+	*l = statsd.Line{
+		Name:      s.Name(),
+		Suffix:    suffix,
+		Type:      typ,
+		Rate:      s.Rate(),
+		Tags:      ext.tags,
+		Container: e.cfg.Statsd.ContainerID,
+	}
+	if e.cfg.Statsd.Timestamps && (typ == statsd.Counter || typ == statsd.Gauge) {
+		l.Timestamp = e.now
+	}
+	return l
+}
+
+func (e *exporter) putInt(l *statsd.Line, v int64) { e.packer.End(statsd.AppendInt(e.packer.Begin(), l, v)) }
+
+func (e *exporter) putFloat(l *statsd.Line, v float64) {
+	if !statsd.Valid(v) {
+		e.invalidValues.Add(1)
+		return
+	}
+	e.packer.End(statsd.AppendFloat(e.packer.Begin(), l, v))
+}
+
+// emit is the registry's flush visitor: it snapshots one series and encodes what it has.
+func (e *exporter) emit(s *shard.Series) bool {
+	ext := s.Ext().(*seriesExt)
+	switch s.Kind() {
+	case shard.KindCounter:
+		d := s.Counter.Swap()
+		if d == 0 {
+			return false
+		}
+		e.putInt(e.begin(s, ext, statsd.Counter, ""), d)
+		return true
+	case shard.KindGauge:
+		v, touched := s.Gauge.Swap()
+		if touched {
+			ext.gaugeSeen = true
+		}
+		if touched || (e.cfg.Statsd.ResendGauges && ext.gaugeSeen) {
+			l := e.begin(s, ext, statsd.Gauge, "")
+			l.Rate = 0
+			e.putFloat(l, v)
+		}
+		return touched
+	case shard.KindSet:
+		var dropped uint64
+		e.setVals, dropped = s.Set.Swap(e.setVals[:0])
+		e.setDrops.Add(dropped)
+		for _, v := range e.setVals {
+			l := e.begin(s, ext, statsd.Set, "")
+			b := e.packer.Begin()
+			b = appendSetLine(b, l, v)
+			e.packer.End(b)
+		}
+		active := len(e.setVals) > 0 || dropped > 0
+		clear(e.setVals)
+		return active
+	default:
+		return e.emitHistogram(s, ext)
+	}
+}
+
+// appendSetLine writes a set member; bytes that would break the line format become '_'.
+func appendSetLine(b []byte, l *statsd.Line, v string) []byte {
+	// Encode with an empty value and splice the member in after the name.
+	start := len(b)
+	b = statsd.AppendInt(b, l, 0)
+	// The value "0" sits right after "name<suffix>:".
+	at := start + len(l.Name) + len(l.Suffix) + 1
+	tail := append([]byte(nil), b[at+1:]...)
+	b = b[:at]
+	for i := 0; i < len(v); i++ {
+		c := v[i]
+		switch c {
+		case '|', ':', '\n', '\r', ',', '#', '@':
+			c = '_'
+		}
+		b = append(b, c)
+	}
+	return append(b, tail...)
+}
+
+func (e *exporter) emitHistogram(s *shard.Series, ext *seriesExt) bool {
+	p := ext.plan
+	switch {
+	case s.Buckets != nil:
+		s.Buckets.Swap(&e.bsnap)
+		e.invalidValues.Add(e.bsnap.Invalid)
+		if e.bsnap.Count == 0 {
+			return e.bsnap.Invalid > 0
+		}
+		for i := range p.leTags {
+			c := e.bsnap.Cumulative(i)
+			if c == 0 {
+				continue
+			}
+			l := e.begin(s, ext, statsd.Counter, ".bucket")
+			l.ExtraTag = p.leTags[i]
+			e.putInt(l, int64(c))
+		}
+		e.putSumCount(s, ext, e.bsnap.Sum, e.bsnap.Count)
+		return true
+	case s.Reservoir != nil:
+		var count, invalid uint64
+		e.samples, count, invalid = s.Reservoir.Swap(e.samples[:0])
+		e.invalidValues.Add(invalid)
+		if count == 0 {
+			return invalid > 0
+		}
+		l := e.begin(s, ext, statsd.Distribution, "")
+		if len(e.samples) < int(count) {
+			// A uniform sample of the interval's values: each stands for count/len of them.
+			l.Rate = rateOrOne(s.Rate()) * float64(len(e.samples)) / float64(count)
+		}
+		e.putSamples(l)
+		return true
+	case s.Histogram != nil:
+		s.Histogram.Swap(&e.hsnap)
+		e.invalidValues.Add(e.hsnap.Invalid)
+		if e.hsnap.Count == 0 {
+			return e.hsnap.Invalid > 0
+		}
+		if p.mode != Summary {
+			// A sketched distribution: one weighted line per bin.
+			base := rateOrOne(s.Rate())
+			e.hsnap.Bins(func(v float64, n uint64) {
+				l := e.begin(s, ext, statsd.Distribution, "")
+				l.Rate = base / float64(n)
+				if n == 1 && s.Rate() == 0 {
+					l.Rate = 0
+				}
+				e.putFloat(l, v)
+			})
+			return true
+		}
+		h := &e.hsnap
+		e.putSumCount(s, ext, h.Sum, h.Count)
+		for _, g := range [...]struct {
+			suffix string
+			v      float64
+		}{{".avg", h.Sum / float64(h.Count)}, {".min", h.Min}, {".max", h.Max}} {
+			l := e.begin(s, ext, statsd.Gauge, g.suffix)
+			l.Rate = 0
+			e.putFloat(l, g.v)
+		}
+		for _, q := range p.quantiles {
+			l := e.begin(s, ext, statsd.Gauge, q.suffix)
+			l.Rate = 0
+			e.putFloat(l, h.Quantile(q.q))
+		}
+		return true
+	}
+	return false
+}
+
+// putSumCount sends name.count as a counter (with the series' rate, so receivers scale it) and
+// name.sum as a gauge already scaled by 1/rate, since receivers ignore rates on gauges.
+func (e *exporter) putSumCount(s *shard.Series, ext *seriesExt, sum float64, count uint64) {
+	l := e.begin(s, ext, statsd.Counter, ".count")
+	e.putInt(l, int64(count))
+	l = e.begin(s, ext, statsd.Gauge, ".sum")
+	l.Rate = 0
+	e.putFloat(l, sum/rateOrOne(s.Rate()))
+}
+
+// putSamples sends raw distribution samples, several per line when MultiValue is on.
+func (e *exporter) putSamples(l *statsd.Line) {
+	if !e.cfg.Statsd.MultiValue {
+		for _, v := range e.samples {
+			e.putFloat(l, v)
+		}
+		return
+	}
+	// Keep only valid values (the reservoir never keeps NaN/Inf, but be safe), then pack as many
+	// per line as surely fit: 24 bytes is the longest value AppendNumber writes.
+	overhead := len(l.Name) + len(l.Suffix) + len(l.Tags) + len(l.Container) + 40
+	per := (e.cfg.maxPkt - overhead) / 25
+	if per < 1 {
+		per = 1
+	}
+	vs := e.samples
+	for len(vs) > 0 {
+		n := min(per, len(vs))
+		e.packer.End(statsd.AppendFloats(e.packer.Begin(), l, vs[:n]))
+		vs = vs[n:]
+	}
+}
+
+func rateOrOne(r float64) float64 {
+	if r > 0 && r < 1 {
+		return r
+	}
+	return 1
+}
+
+var _ = math.NaN

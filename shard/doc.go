@@ -1,0 +1,28 @@
+// Package shard is statshard's series registry: it maps a metric (kind, name, tag set, sample rate)
+// to the value cells that record it, with lock-free lookups on the hot path.
+//
+// A series is found by the 64-bit xxhash of the name and tags exactly as the caller passed them; the
+// hash picks one of many cache-line-padded shards and a slot in that shard's open-addressing table,
+// and the full key is compared on every hit, so hash collisions are harmless. A miss takes the slow
+// path once per distinct spelling: the registry's owner canonicalizes the key (sanitizing, sorting
+// tags, adding global tags), so "a:1","b:2" and "b:2","a:1" share one series.
+//
+// Value cells (Counter, Gauge, Histogram, Buckets, Reservoir, Set) record with atomic operations or a
+// tiny critical section and are snapshot-and-reset by the flush with atomic swaps: under concurrent
+// writers no update is lost and none is counted twice.
+//
+// Flush walks every live series, lets the caller snapshot it, and expires series that were idle for
+// Config.Expiry flushes. A series held by a handle keeps working after expiry: recording into it
+// revives it (see Series.Dead and Registry.Revive). Past Config.MaxSeries, new keys fold into one
+// overflow series per metric name and every fold is counted.
+//
+// The shard package knows no wire format. All methods are safe for concurrent use unless a comment
+// says otherwise.
+//
+//	r := shard.New(shard.Config{MaxSeries: 10000}, canon)
+//	s := r.Lookup(shard.KindCounter, "requests", 0, []string{"env:prod"})
+//	s.Counter.Add(1)
+//	if s.Dead() {
+//		r.Revive(s)
+//	}
+package shard

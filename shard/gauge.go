@@ -1,0 +1,50 @@
+package shard
+
+import (
+	"math"
+	"sync/atomic"
+)
+
+// Gauge is a lock-free float64 value with a "touched since the last Swap" flag. The zero value is
+// ready to use and holds 0, untouched.
+type Gauge struct {
+	bits    atomic.Uint64
+	touched atomic.Uint32
+}
+
+// Set stores v. Setting 0 is a real value: the gauge is touched and 0 is reported.
+func (g *Gauge) Set(v float64) {
+	g.bits.Store(math.Float64bits(v))
+	g.touch()
+}
+
+// Add adds d (which may be negative) to the value with a compare-and-swap loop.
+func (g *Gauge) Add(d float64) {
+	for {
+		old := g.bits.Load()
+		if g.bits.CompareAndSwap(old, math.Float64bits(math.Float64frombits(old)+d)) {
+			break
+		}
+	}
+	g.touch()
+}
+
+// touch marks the gauge touched after its value was stored. Reading first keeps the cache line
+// shared when the flag is already set (the common case for a hot gauge). Because the value is
+// stored before the flag is read, a Swap that clears the flag always reads that value or a later one:
+// no update is lost, at worst a value is reported in two consecutive intervals.
+func (g *Gauge) touch() {
+	if g.touched.Load() == 0 {
+		g.touched.Store(1)
+	}
+}
+
+// Load returns the current value.
+func (g *Gauge) Load() float64 { return math.Float64frombits(g.bits.Load()) }
+
+// Swap clears the touched flag and returns the current value and whether it was touched since the
+// previous Swap. The value itself is kept (a gauge is a level, not a delta).
+func (g *Gauge) Swap() (v float64, touched bool) {
+	t := g.touched.Swap(0)
+	return g.Load(), t != 0
+}

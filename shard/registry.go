@@ -1,0 +1,524 @@
+package shard
+
+import (
+	"errors"
+	"math"
+	"math/bits"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"unsafe"
+
+	"github.com/cespare/xxhash/v2"
+)
+
+// Defaults for Config's zero fields.
+const (
+	DefaultMaxSeries   = 100_000
+	DefaultMaxOverflow = 1_000
+	DefaultExpiry      = 6
+	DefaultShards      = 64
+)
+
+// OverflowTag is the tag of the overflow series that collects a metric's values past the cap.
+const OverflowTag = "overflow:true"
+
+// ErrCardinality is returned (through Lookup's nil result and Stats) when a key can be neither a new
+// series nor folded into an overflow series because Config.MaxOverflow overflow series exist too.
+var ErrCardinality = errors.New("shard: cardinality cap reached")
+
+// Config configures a Registry. Zero fields mean the documented defaults.
+type Config struct {
+	// MaxSeries caps the live series. Past it, a new key folds into the overflow series of its
+	// metric name (tagged OverflowTag plus the owner's global tags), and each fold is counted.
+	// Zero means DefaultMaxSeries; negative means no cap.
+	MaxSeries int
+	// MaxOverflow caps the overflow series themselves (one per metric name); a key that would need
+	// one more is dropped and counted. Zero means DefaultMaxOverflow.
+	MaxOverflow int
+	// Expiry is the number of consecutive flushes a series may go untouched before it is removed
+	// and its memory returned. Zero means DefaultExpiry; negative disables expiry.
+	Expiry int
+	// Shards is the number of lookup shards, rounded up to a power of two. Zero means DefaultShards.
+	Shards int
+	// MaxSetSize bounds the distinct values a set series keeps per interval. Zero means
+	// DefaultMaxSetSize.
+	MaxSetSize int
+}
+
+// Spec is what the registry's owner decides for a new key: its canonical identity and its cells.
+type Spec struct {
+	Name string   // canonical name
+	Tags []string // canonical tags, sorted, no duplicate keys; the registry keeps the slice
+	// For histograms and distributions: which cells to allocate (any combination).
+	Sketch    bool      // a Histogram sketch
+	Bounds    []float64 // exact Buckets with these bounds, when non-empty
+	Reservoir int       // a Reservoir of this capacity, when > 0
+	Ext       any       // owner's data, returned by Series.Ext
+}
+
+// Canonicalizer turns a key as a caller spelled it into its canonical Spec. It runs on the slow path
+// only (once per distinct spelling), on copies of the caller's strings. An error rejects the key:
+// Lookup returns nil and the rejection is counted.
+type Canonicalizer func(kind Kind, name string, tags []string) (Spec, error)
+
+// Stats are the registry's counters.
+type Stats struct {
+	Series     int    // live series, overflow series included
+	Overflow   int    // live overflow series
+	Aliases    int    // lookup entries (distinct spellings of live series)
+	Created    uint64 // series created
+	Expired    uint64 // series removed for idleness
+	Revived    uint64 // expired series brought back by a recording handle
+	Folds      uint64 // lookups of new keys folded into an overflow series past MaxSeries
+	Rejected   uint64 // keys the Canonicalizer rejected
+	CapDropped uint64 // keys dropped because MaxOverflow overflow series exist
+}
+
+// Registry maps keys to series. Create it with New; the zero value is not usable.
+type Registry struct {
+	shards    []lookupShard
+	shardMask uint64
+	canon     Canonicalizer
+	cfg       Config
+
+	mu       sync.Mutex
+	byKey    map[string]*Series // canonical key -> series, live only
+	all      []*Series          // live series in creation order; the flush walks it
+	overflow int                // live overflow series
+	created  uint64
+	expired  uint64
+	revived  uint64
+	live     atomic.Int64
+
+	flushMu  sync.Mutex // serializes Flush
+	folds    atomic.Uint64
+	rejected atomic.Uint64
+	capDrops atomic.Uint64
+}
+
+// New returns a registry that canonicalizes new keys with canon.
+func New(cfg Config, canon Canonicalizer) *Registry {
+	if cfg.MaxSeries == 0 {
+		cfg.MaxSeries = DefaultMaxSeries
+	}
+	if cfg.MaxOverflow <= 0 {
+		cfg.MaxOverflow = DefaultMaxOverflow
+	}
+	if cfg.Expiry == 0 {
+		cfg.Expiry = DefaultExpiry
+	}
+	n := cfg.Shards
+	if n <= 0 {
+		n = DefaultShards
+	}
+	n = 1 << bits.Len(uint(n-1))
+	r := &Registry{
+		shards:    make([]lookupShard, n),
+		shardMask: uint64(n - 1),
+		canon:     canon,
+		cfg:       cfg,
+		byKey:     make(map[string]*Series),
+	}
+	for i := range r.shards {
+		r.shards[i].t.Store(newTable(8))
+	}
+	return r
+}
+
+// Lookup returns the series for kind, name, rate and tags, creating it on first use. It does not
+// allocate and takes no lock when this spelling of the key was seen before. It returns nil when the
+// key is rejected by the Canonicalizer or by the cardinality caps (both counted in Stats).
+//
+// tags is only read during the call; the registry copies what it keeps.
+func (r *Registry) Lookup(kind Kind, name string, rate float64, tags []string) *Series {
+	h := hashKey(kind, name, rate, tags)
+	sh := &r.shards[h&r.shardMask]
+	t := sh.t.Load()
+	for i := (h >> 32) & t.mask; ; i = (i + 1) & t.mask {
+		e := t.slots[i].Load()
+		if e == nil {
+			break
+		}
+		if e.hash == h && e.matches(kind, name, rate, tags) {
+			return e.s
+		}
+	}
+	return r.create(h, kind, name, rate, tags)
+}
+
+// create is Lookup's slow path: canonicalize, find or create the canonical series, then add this
+// spelling to the lookup table.
+func (r *Registry) create(h uint64, kind Kind, name string, rate float64, tags []string) *Series {
+	// Copy what the caller lent us: the strings may alias reused buffers (the agent's parser), and
+	// the slice must not escape Lookup, or every call would heap-allocate its variadic tags.
+	name = strings.Clone(name)
+	own := make([]string, len(tags))
+	for i, t := range tags {
+		own[i] = strings.Clone(t)
+	}
+	spec, err := r.canon(kind, name, append([]string(nil), own...))
+	if err != nil {
+		r.rejected.Add(1)
+		return nil
+	}
+	key := canonicalKey(kind, spec.Name, rate, spec.Tags)
+
+	r.mu.Lock()
+	s := r.byKey[key]
+	if s == nil {
+		if r.cfg.MaxSeries > 0 && len(r.all)-r.overflow >= r.cfg.MaxSeries {
+			s = r.overflowLocked(kind, spec.Name, rate)
+			r.mu.Unlock()
+			// No lookup entry for a folded key: that would let an unbounded key space grow the
+			// table past the cap. Each sample of a folded key pays the slow path and is counted.
+			if s != nil {
+				r.folds.Add(1)
+			}
+			return s
+		}
+		s = r.newSeriesLocked(kind, spec, rate, key)
+	}
+	r.mu.Unlock()
+	r.insert(h, &entry{hash: h, kind: kind, rate: rate, name: name, tags: own, s: s})
+	return s
+}
+
+// overflowLocked returns the overflow series of a metric name, creating it within MaxOverflow.
+func (r *Registry) overflowLocked(kind Kind, name string, rate float64) *Series {
+	spec, err := r.canon(kind, name, []string{OverflowTag})
+	if err != nil {
+		r.rejected.Add(1)
+		return nil
+	}
+	key := canonicalKey(kind, spec.Name, rate, spec.Tags)
+	if s := r.byKey[key]; s != nil {
+		return s
+	}
+	if r.overflow >= r.cfg.MaxOverflow {
+		r.capDrops.Add(1)
+		return nil
+	}
+	s := r.newSeriesLocked(kind, spec, rate, key)
+	s.overflow = true
+	r.overflow++
+	return s
+}
+
+func (r *Registry) newSeriesLocked(kind Kind, spec Spec, rate float64, key string) *Series {
+	s := &Series{kind: kind, name: spec.Name, tags: spec.Tags, rate: rate, ext: spec.Ext}
+	switch kind {
+	case KindSet:
+		s.Set = &Set{max: r.cfg.MaxSetSize}
+	case KindHistogram, KindDistribution:
+		if spec.Sketch {
+			s.Histogram = new(Histogram)
+		}
+		if len(spec.Bounds) > 0 {
+			// The owner validated the bounds; an error here is a programming error upstream.
+			b, err := NewBuckets(spec.Bounds)
+			if err == nil {
+				s.Buckets = b
+			}
+		}
+		if spec.Reservoir > 0 {
+			s.Reservoir = &Reservoir{Cap: spec.Reservoir}
+		}
+		if s.Histogram == nil && s.Buckets == nil && s.Reservoir == nil {
+			s.Histogram = new(Histogram)
+		}
+	}
+	r.byKey[key] = s
+	r.all = append(r.all, s)
+	r.created++
+	r.live.Store(int64(len(r.all)))
+	return s
+}
+
+// insert adds a lookup entry unless an equal one is already there (a concurrent creator won).
+func (r *Registry) insert(h uint64, e *entry) {
+	sh := &r.shards[h&r.shardMask]
+	sh.mu.Lock()
+	defer sh.mu.Unlock()
+	t := sh.t.Load()
+	i := (h >> 32) & t.mask
+	for ; ; i = (i + 1) & t.mask {
+		o := t.slots[i].Load()
+		if o == nil {
+			break
+		}
+		if o.hash == h && o.matches(e.kind, e.name, e.rate, e.tags) {
+			if o.s.Dead() && !e.s.Dead() {
+				// A stale entry for an expired series that raced the table rebuild.
+				t.slots[i].Store(e)
+			}
+			return
+		}
+	}
+	if (sh.n+1)*2 > len(t.slots) {
+		// Keep the load factor at most 1/2 so probes stay short and always end at a nil slot.
+		nt := newTable(len(t.slots) * 2)
+		for j := range t.slots {
+			if o := t.slots[j].Load(); o != nil {
+				nt.put(o)
+			}
+		}
+		nt.put(e)
+		sh.t.Store(nt)
+	} else {
+		t.slots[i].Store(e)
+	}
+	sh.n++
+}
+
+// Revive brings an expired series back after a recorder found it dead (see Series.Dead), so what
+// was recorded into it is flushed. If the key was re-created in the meantime, both series are
+// flushed; that can only happen to a handle that outlived expiry while its key was also used by
+// name, and counters still add up.
+func (r *Registry) Revive(s *Series) {
+	r.mu.Lock()
+	if s.dead.Load() != 0 {
+		s.dead.Store(0)
+		s.idle = 0
+		if s.removed {
+			s.removed = false
+			r.all = append(r.all, s)
+			if s.overflow {
+				r.overflow++
+			}
+			key := canonicalKey(s.kind, s.name, s.rate, s.tags)
+			if r.byKey[key] == nil {
+				r.byKey[key] = s
+			}
+			r.live.Store(int64(len(r.all)))
+			r.revived++
+		}
+	}
+	r.mu.Unlock()
+}
+
+// Len returns the number of live series.
+func (r *Registry) Len() int { return int(r.live.Load()) }
+
+// Stats returns the registry's counters.
+func (r *Registry) Stats() Stats {
+	r.mu.Lock()
+	st := Stats{
+		Series:   len(r.all),
+		Overflow: r.overflow,
+		Created:  r.created,
+		Expired:  r.expired,
+		Revived:  r.revived,
+	}
+	r.mu.Unlock()
+	for i := range r.shards {
+		sh := &r.shards[i]
+		sh.mu.Lock()
+		st.Aliases += sh.n
+		sh.mu.Unlock()
+	}
+	st.Folds = r.folds.Load()
+	st.Rejected = r.rejected.Load()
+	st.CapDropped = r.capDrops.Load()
+	return st
+}
+
+// Flush walks every live series for one interval. visit snapshots the series' cells (with their
+// Swap methods), emits what it wants, and reports whether anything was recorded since the last
+// flush. A series idle for Config.Expiry consecutive flushes is marked dead and visited once more
+// (anything that raced in is emitted and cancels the expiry); then it is removed and its memory
+// returned. Flushes are serialized; lookups and recording go on concurrently.
+func (r *Registry) Flush(visit func(s *Series) (active bool)) {
+	r.flushMu.Lock()
+	defer r.flushMu.Unlock()
+
+	r.mu.Lock()
+	list := r.all // Appends by creators don't disturb this prefix; removal below needs r.mu.
+	r.mu.Unlock()
+
+	var expired []*Series
+	for _, s := range list {
+		if visit(s) {
+			s.idle = 0
+			continue
+		}
+		s.idle++
+		if r.cfg.Expiry < 0 || s.idle < r.cfg.Expiry {
+			continue
+		}
+		// Mark first, then look again: a recorder that misses this last look sees the mark after
+		// recording and revives the series (Series.Dead).
+		s.dead.Store(1)
+		if visit(s) {
+			s.dead.Store(0)
+			s.idle = 0
+			continue
+		}
+		expired = append(expired, s)
+	}
+	if len(expired) > 0 {
+		r.remove(expired)
+	}
+}
+
+// remove drops expired series that no recorder revived, then rebuilds the lookup tables without
+// entries that point at removed series.
+func (r *Registry) remove(expired []*Series) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	n := 0
+	for _, s := range expired {
+		if s.dead.Load() == 0 {
+			continue // revived between the walk and now
+		}
+		s.removed = true
+		key := canonicalKey(s.kind, s.name, s.rate, s.tags)
+		if r.byKey[key] == s {
+			delete(r.byKey, key)
+		}
+		if s.overflow {
+			r.overflow--
+		}
+		n++
+	}
+	if n == 0 {
+		return
+	}
+	r.expired += uint64(n)
+	// A fresh slice, not compaction in place: a Flush or Stats caller may hold the old header.
+	keep := make([]*Series, 0, len(r.all)-n)
+	for _, s := range r.all {
+		if !s.removed {
+			keep = append(keep, s)
+		}
+	}
+	r.all = keep
+	r.live.Store(int64(len(keep)))
+	for i := range r.shards {
+		sh := &r.shards[i]
+		sh.mu.Lock()
+		t := sh.t.Load()
+		live := 0
+		for j := range t.slots {
+			if e := t.slots[j].Load(); e != nil && !e.s.removed {
+				live++
+			}
+		}
+		if live != sh.n {
+			size := 8
+			for live*2 > size {
+				size *= 2
+			}
+			nt := newTable(size)
+			for j := range t.slots {
+				if e := t.slots[j].Load(); e != nil && !e.s.removed {
+					nt.put(e)
+				}
+			}
+			sh.t.Store(nt)
+			sh.n = live
+		}
+		sh.mu.Unlock()
+	}
+}
+
+// lookupShard is one shard of the lookup index. Readers only load t; mu serializes writers.
+type lookupShard struct {
+	mu sync.Mutex
+	t  atomic.Pointer[table]
+	n  int
+	_  [cacheLine - (unsafe.Sizeof(sync.Mutex{})+unsafe.Sizeof(atomic.Pointer[table]{})+unsafe.Sizeof(int(0)))%cacheLine]byte
+}
+
+// cacheLine is 128, not 64: adjacent-line prefetch on x86 pairs 64-byte lines.
+const cacheLine = 128
+
+// table is an open-addressing hash table with linear probing. Slots are published with atomic
+// stores, so readers need no lock; a full table is replaced, never resized in place.
+type table struct {
+	mask  uint64
+	slots []atomic.Pointer[entry]
+}
+
+func newTable(size int) *table {
+	return &table{mask: uint64(size - 1), slots: make([]atomic.Pointer[entry], size)}
+}
+
+// put adds e to a table not yet published.
+func (t *table) put(e *entry) {
+	for i := (e.hash >> 32) & t.mask; ; i = (i + 1) & t.mask {
+		if t.slots[i].Load() == nil {
+			t.slots[i].Store(e)
+			return
+		}
+	}
+}
+
+// entry maps one spelling of a key to its series.
+type entry struct {
+	hash uint64
+	kind Kind
+	rate float64
+	name string
+	tags []string
+	s    *Series
+}
+
+func (e *entry) matches(kind Kind, name string, rate float64, tags []string) bool {
+	if e.kind != kind || e.rate != rate || e.name != name || len(e.tags) != len(tags) {
+		return false
+	}
+	for i, t := range tags {
+		if e.tags[i] != t {
+			return false
+		}
+	}
+	return true
+}
+
+const (
+	prime1 = 0x9E3779B185EBCA87
+	prime2 = 0xC2B2AE3D27D4EB4F
+)
+
+// hashKey hashes a key as spelled: xxhash of the name and of each tag, chained so that order and
+// boundaries matter ("a","bc" differs from "ab","c"). Spellings that differ only in tag order get
+// different entries that point at the same canonical series.
+func hashKey(kind Kind, name string, rate float64, tags []string) uint64 {
+	h := xxhash.Sum64String(name) ^ uint64(kind)
+	for _, t := range tags {
+		h = bits.RotateLeft64(h*prime2, 31) ^ xxhash.Sum64String(t)
+	}
+	if rate != 0 {
+		h ^= math.Float64bits(rate) * prime1
+	}
+	// Final avalanche so both the shard bits (low) and the slot bits (high) are well mixed.
+	h ^= h >> 33
+	h *= prime2
+	h ^= h >> 29
+	return h
+}
+
+// canonicalKey is the identity of a canonical series: kind, name, rate and sorted tags.
+func canonicalKey(kind Kind, name string, rate float64, tags []string) string {
+	var b strings.Builder
+	n := 2 + len(name) + 8
+	for _, t := range tags {
+		n += len(t) + 1
+	}
+	b.Grow(n)
+	b.WriteByte(byte(kind))
+	b.WriteString(name)
+	if rate != 0 {
+		b.WriteByte(0)
+		r := math.Float64bits(rate)
+		for i := 0; i < 8; i++ {
+			b.WriteByte(byte(r >> (8 * i)))
+		}
+	}
+	for _, t := range tags {
+		b.WriteByte('\n')
+		b.WriteString(t)
+	}
+	return b.String()
+}

@@ -1,0 +1,78 @@
+package shard
+
+import "sync/atomic"
+
+// Kind is the kind of a series: what it records and how it is exported.
+type Kind uint8
+
+// The kinds of series.
+const (
+	KindCounter Kind = iota + 1
+	KindGauge
+	KindHistogram
+	KindDistribution
+	KindSet
+)
+
+var kindNames = [...]string{"", "counter", "gauge", "histogram", "distribution", "set"}
+
+// String returns "counter", "gauge", "histogram", "distribution" or "set".
+func (k Kind) String() string {
+	if int(k) < len(kindNames) && k != 0 {
+		return kindNames[k]
+	}
+	return "unknown"
+}
+
+// Series is one metric series: its canonical identity and its value cells. Series are created by a
+// Registry; the zero value is not usable. Name, Tags, Rate, Kind and Ext never change after creation.
+//
+// Which cells are set depends on the kind and the Spec the registry's owner returned: a counter uses
+// Counter, a gauge Gauge, a set Set, and histograms and distributions use whichever of Histogram,
+// Buckets and Reservoir the Spec asked for.
+type Series struct {
+	Counter   Counter
+	Gauge     Gauge
+	Histogram *Histogram
+	Buckets   *Buckets
+	Reservoir *Reservoir
+	Set       *Set
+
+	kind     Kind
+	overflow bool
+	name     string
+	tags     []string
+	rate     float64
+	ext      any
+
+	dead atomic.Uint32
+
+	// Owned by the registry's mutex.
+	removed bool
+	// Owned by the flusher.
+	idle int
+}
+
+// Kind returns the series' kind.
+func (s *Series) Kind() Kind { return s.kind }
+
+// Name returns the canonical metric name.
+func (s *Series) Name() string { return s.name }
+
+// Tags returns the canonical tags, sorted. The caller must not modify the slice.
+func (s *Series) Tags() []string { return s.tags }
+
+// Rate returns the sample rate the series was recorded with (0 means unsampled).
+func (s *Series) Rate() float64 { return s.rate }
+
+// Ext returns the owner's data attached by Spec.Ext at creation (e.g. pre-encoded tags).
+func (s *Series) Ext() any { return s.ext }
+
+// Overflow reports whether this is the overflow series of its name, which collects the values of
+// keys that arrived after the registry reached Config.MaxSeries.
+func (s *Series) Overflow() bool { return s.overflow }
+
+// Dead reports whether the series was expired. A recorder that finds it dead after recording calls
+// Registry.Revive, so the value it just recorded is flushed: checking after recording (not before)
+// closes the race with expiry, since Flush marks the series dead before its last look at the cells.
+func (s *Series) Dead() bool { return s.dead.Load() != 0 }
