@@ -307,12 +307,12 @@ func quantileSuffix(q float64) string {
 // resolved is a Config with defaults applied and derived state built.
 type resolved struct {
 	Config
-	addr     netio.Addr
-	maxPkt   int
-	global   []string // sanitized global tags
-	matcher  *matcher
-	resSize  int
-	logger   *slog.Logger
+	addr    netio.Addr
+	maxPkt  int
+	global  []string // sanitized global tags
+	matcher *matcher
+	resSize int
+	logger  *slog.Logger
 }
 
 func (c Config) resolve() (*resolved, error) {

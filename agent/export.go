@@ -2,12 +2,9 @@ package agent
 
 import (
 	"fmt"
-	"math"
 	"sync"
 	"sync/atomic"
 	"time"
-
-	"github.com/valyala/bytebufferpool"
 
 	"github.com/statshard/statshard/netio"
 	"github.com/statshard/statshard/shard"
@@ -21,8 +18,11 @@ type exporter struct {
 	writer *netio.Writer // nil when Statsd.Writer is used or Address is "off"
 
 	mu       sync.Mutex
-	pool     bytebufferpool.Pool
+	buf      []byte // the flush buffer, kept between flushes (see releaseBuf)
+	used     [4]int // bytes the last flushes used, to decide when to release buf
 	packer   statsd.Packer
+	visit    func(*shard.Series) bool
+	scratch  []byte
 	payloads [][]byte
 	hsnap    shard.HistogramSnapshot
 	bsnap    shard.BucketsSnapshot
@@ -73,11 +73,13 @@ func (e *exporter) flush(r *Recorder) {
 	start := time.Now()
 	e.now = start.Unix()
 
-	// The buffer comes from a pool that calibrates to the usual flush size and drops outliers, so
-	// a burst does not pin memory forever; the packer slices payloads straight out of it.
-	buf := e.pool.Get()
-	e.packer.Reset(buf.B[:0])
-	r.reg.Flush(e.emit)
+	// One buffer holds every line of the flush; the packer slices payloads straight out of it and
+	// the writer hands those slices to sendmmsg, so nothing is copied after encoding.
+	e.packer.Reset(e.buf[:0])
+	if e.visit == nil {
+		e.visit = e.emit
+	}
+	r.reg.Flush(e.visit)
 	if e.cfg.Telemetry {
 		e.emitTelemetry(r)
 	}
@@ -85,12 +87,28 @@ func (e *exporter) flush(r *Recorder) {
 	e.tooLong.Add(uint64(e.packer.Dropped()))
 	e.payloads = e.packer.Payloads(e.payloads[:0])
 	e.send()
-	clear(e.payloads) // do not keep the pooled buffer reachable
-	buf.B = e.packer.Bytes()
+	clear(e.payloads)
+	e.keepBuf(e.packer.Bytes())
 	e.packer.Reset(nil)
-	e.pool.Put(buf)
 	e.flushes.Add(1)
 	e.lastFlushNs.Store(int64(time.Since(start)))
+}
+
+// keepBuf keeps the flush buffer for the next flush: a steady flush allocates nothing. It is not a
+// sync.Pool: the GC empties those between two flushes 10 s apart, and the buffer would be grown
+// again every time. To keep a burst (a one-off flush of many series) from pinning memory forever,
+// a buffer over 1 MiB that is more than 4x what the last 4 flushes used is let go.
+func (e *exporter) keepBuf(b []byte) {
+	copy(e.used[1:], e.used[:len(e.used)-1])
+	e.used[0] = len(b)
+	peak := 0
+	for _, u := range e.used {
+		peak = max(peak, u)
+	}
+	if cap(b) > 1<<20 && cap(b) > 4*peak {
+		b = nil
+	}
+	e.buf = b[:0]
 }
 
 func (e *exporter) send() {
@@ -99,7 +117,8 @@ func (e *exporter) send() {
 	}
 	if w := e.cfg.Statsd.Writer; w != nil {
 		for _, p := range e.payloads {
-			if _, err := w.Write(append(p, '\n')); err != nil {
+			e.scratch = append(append(e.scratch[:0], p...), '\n')
+			if _, err := w.Write(e.scratch); err != nil {
 				e.writeErrs.Add(1)
 			}
 		}
@@ -141,7 +160,9 @@ func (e *exporter) begin(s *shard.Series, ext *seriesExt, typ statsd.Type, suffi
 	return l
 }
 
-func (e *exporter) putInt(l *statsd.Line, v int64) { e.packer.End(statsd.AppendInt(e.packer.Begin(), l, v)) }
+func (e *exporter) putInt(l *statsd.Line, v int64) {
+	e.packer.End(statsd.AppendInt(e.packer.Begin(), l, v))
+}
 
 func (e *exporter) putFloat(l *statsd.Line, v float64) {
 	if !statsd.Valid(v) {
@@ -178,10 +199,7 @@ func (e *exporter) emit(s *shard.Series) bool {
 		e.setVals, dropped = s.Set.Swap(e.setVals[:0])
 		e.setDrops.Add(dropped)
 		for _, v := range e.setVals {
-			l := e.begin(s, ext, statsd.Set, "")
-			b := e.packer.Begin()
-			b = appendSetLine(b, l, v)
-			e.packer.End(b)
+			e.packer.End(statsd.AppendSetValue(e.packer.Begin(), e.begin(s, ext, statsd.Set, ""), v))
 		}
 		active := len(e.setVals) > 0 || dropped > 0
 		clear(e.setVals)
@@ -189,26 +207,6 @@ func (e *exporter) emit(s *shard.Series) bool {
 	default:
 		return e.emitHistogram(s, ext)
 	}
-}
-
-// appendSetLine writes a set member; bytes that would break the line format become '_'.
-func appendSetLine(b []byte, l *statsd.Line, v string) []byte {
-	// Encode with an empty value and splice the member in after the name.
-	start := len(b)
-	b = statsd.AppendInt(b, l, 0)
-	// The value "0" sits right after "name<suffix>:".
-	at := start + len(l.Name) + len(l.Suffix) + 1
-	tail := append([]byte(nil), b[at+1:]...)
-	b = b[:at]
-	for i := 0; i < len(v); i++ {
-		c := v[i]
-		switch c {
-		case '|', ':', '\n', '\r', ',', '#', '@':
-			c = '_'
-		}
-		b = append(b, c)
-	}
-	return append(b, tail...)
 }
 
 func (e *exporter) emitHistogram(s *shard.Series, ext *seriesExt) bool {
@@ -323,5 +321,3 @@ func rateOrOne(r float64) float64 {
 	}
 	return 1
 }
-
-var _ = math.NaN

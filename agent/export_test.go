@@ -135,4 +135,3 @@ func TestOptions(t *testing.T) {
 		t.Errorf("distribution line = %q, want d:1:2|d|c:abc (any order)", got)
 	}
 }
-

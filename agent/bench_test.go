@@ -1,0 +1,189 @@
+package agent
+
+import (
+	"fmt"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+)
+
+// Benchmarks compare each path with a baseline in the same run; see docs/perf.md for figures and
+// the exact commands. Recorders here write to io.Discard-like sinks and never flush on their own.
+
+func benchRecorder(b *testing.B, cfg Config) *Recorder {
+	b.Helper()
+	cfg.Interval = time.Hour
+	cfg.Statsd.Writer = discard{}
+	r, err := New(cfg)
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(func() { r.Close() })
+	return r
+}
+
+type discard struct{}
+
+func (discard) Write(p []byte) (int, error) { return len(p), nil }
+
+func BenchmarkCounterAdd(b *testing.B) {
+	b.Run("raw-atomic-add", func(b *testing.B) {
+		b.ReportAllocs()
+		var v atomic.Uint64
+		for i := 0; i < b.N; i++ {
+			v.Add(1)
+		}
+	})
+	b.Run("handle", func(b *testing.B) {
+		b.ReportAllocs()
+		c := benchRecorder(b, Config{}).Counter("requests", "env:prod")
+		for i := 0; i < b.N; i++ {
+			c.Add(1)
+		}
+	})
+}
+
+// naiveMap is the baseline for the by-name path: a key built by concatenation, a sync.Mutex and a
+// map[string]*uint64.
+type naiveMap struct {
+	mu sync.Mutex
+	m  map[string]*uint64
+}
+
+func (n *naiveMap) count(name string, v int64, tags ...string) {
+	key := name + "|" + strings.Join(tags, ",")
+	n.mu.Lock()
+	p := n.m[key]
+	if p == nil {
+		p = new(uint64)
+		n.m[key] = p
+	}
+	*p += uint64(v)
+	n.mu.Unlock()
+}
+
+func BenchmarkCountByName(b *testing.B) {
+	b.Run("naive-mutex-map", func(b *testing.B) {
+		b.ReportAllocs()
+		n := &naiveMap{m: map[string]*uint64{}}
+		for i := 0; i < b.N; i++ {
+			n.count("http.requests", 1, "env:production", "service:checkout", "region:eu-west-1")
+		}
+	})
+	b.Run("statshard", func(b *testing.B) {
+		b.ReportAllocs()
+		r := benchRecorder(b, Config{})
+		for i := 0; i < b.N; i++ {
+			r.Count("http.requests", 1, "env:production", "service:checkout", "region:eu-west-1")
+		}
+	})
+	b.Run("naive-mutex-map-parallel", func(b *testing.B) {
+		b.ReportAllocs()
+		n := &naiveMap{m: map[string]*uint64{}}
+		b.RunParallel(func(pb *testing.PB) {
+			for pb.Next() {
+				n.count("http.requests", 1, "env:production", "service:checkout", "region:eu-west-1")
+			}
+		})
+	})
+	b.Run("statshard-parallel", func(b *testing.B) {
+		b.ReportAllocs()
+		r := benchRecorder(b, Config{})
+		b.RunParallel(func(pb *testing.PB) {
+			for pb.Next() {
+				r.Count("http.requests", 1, "env:production", "service:checkout", "region:eu-west-1")
+			}
+		})
+	})
+}
+
+func BenchmarkHistogramObserve(b *testing.B) {
+	b.Run("raw-atomic-add", func(b *testing.B) {
+		b.ReportAllocs()
+		var v atomic.Uint64
+		for i := 0; i < b.N; i++ {
+			v.Add(1)
+		}
+	})
+	b.Run("handle", func(b *testing.B) {
+		b.ReportAllocs()
+		h := benchRecorder(b, Config{}).Histogram("latency", "env:prod")
+		v := 0.001
+		for i := 0; i < b.N; i++ {
+			h.Observe(v)
+			v += 0.0001
+			if v > 10 {
+				v = 0.001
+			}
+		}
+	})
+	b.Run("handle-parallel", func(b *testing.B) {
+		b.ReportAllocs()
+		h := benchRecorder(b, Config{}).Histogram("latency", "env:prod")
+		b.RunParallel(func(pb *testing.PB) {
+			v := 0.001
+			for pb.Next() {
+				h.Observe(v)
+				v += 0.0001
+				if v > 10 {
+					v = 0.001
+				}
+			}
+		})
+	})
+}
+
+// BenchmarkFlush measures one flush of n counter series, each touched once per interval, encoded
+// and written to a discarding writer; the baseline formats the same lines with fmt from a plain
+// mutex-guarded map.
+func BenchmarkFlush(b *testing.B) {
+	for _, n := range []int{10_000, 100_000} {
+		names := make([]string, n)
+		for i := range names {
+			names[i] = fmt.Sprintf("service.metric.%d", i)
+		}
+		b.Run(fmt.Sprintf("baseline-mutex-map-fmt/series=%d", n), func(b *testing.B) {
+			b.ReportAllocs()
+			m := &naiveMap{m: map[string]*uint64{}}
+			for _, name := range names {
+				m.count(name, 1, "env:prod")
+			}
+			buf := make([]byte, 0, 64<<10)
+			b.ResetTimer()
+			for i := 0; i < b.N; i++ {
+				m.mu.Lock()
+				for k, v := range m.m {
+					name, tags, _ := strings.Cut(k, "|")
+					buf = fmt.Appendf(buf[:0], "%s:%d|c|#%s", name, *v, tags)
+					*v = 0
+				}
+				m.mu.Unlock()
+			}
+			b.ReportMetric(float64(n)*float64(b.N)/b.Elapsed().Seconds(), "series/s")
+		})
+		b.Run(fmt.Sprintf("statshard/series=%d", n), func(b *testing.B) {
+			b.ReportAllocs()
+			r := benchRecorder(b, Config{MaxSeries: -1, Expiry: -1})
+			cs := make([]Counter, n)
+			for i, name := range names {
+				cs[i] = r.Counter(name, "env:prod")
+			}
+			for _, c := range cs {
+				c.Add(1)
+			}
+			r.Flush() // warm the pool and the packer
+			b.ResetTimer()
+			for i := 0; i < b.N; i++ {
+				b.StopTimer()
+				for _, c := range cs {
+					c.Add(1)
+				}
+				b.StartTimer()
+				r.Flush()
+			}
+			b.ReportMetric(float64(n)*float64(b.N)/b.Elapsed().Seconds(), "series/s")
+		})
+	}
+}
