@@ -1,0 +1,38 @@
+// Package peertest runs a real prometheus/statsd_exporter for integration tests and reads back
+// what it received through its /metrics page.
+//
+// It is imported only by _test.go files and uses the standard library only, so it adds nothing to
+// go.mod. Every exporter it starts listens on loopback (and optionally a unix socket in a
+// temporary directory) and is stopped when the test ends.
+//
+// Usage:
+//
+//	func TestSend(t *testing.T) {
+//		e := peertest.Start(t, peertest.Options{})
+//		c, err := net.Dial("udp", e.UDPAddr)
+//		if err != nil {
+//			t.Fatal(err)
+//		}
+//		defer c.Close()
+//		c.Write([]byte("req.count:3|c|#env:prod"))
+//		e.WaitFor(t, 5*time.Second, func(m peertest.Metrics) bool {
+//			v, _ := m.Get("req_count", "env", "prod")
+//			return v == 3
+//		})
+//	}
+//
+// The exporter binary comes from $STATSD_EXPORTER or $PATH (see [Binary]); tests skip when it is
+// missing unless STATSHARD_REQUIRE_PEERS=1, as in CI, makes them fail instead.
+//
+// statsd_exporter turns '.' in names into '_', DogStatsD tags into labels, counters into
+// cumulative Prometheus counters (it rejects negative increments), gauges into gauges, and
+// timers, histograms and distributions into summaries unless [Options.MappingConfig] asks for
+// histograms. Timer values in ms are exported in seconds.
+//
+// Each [StatsdExporter] exposes the probe gauges used to detect readiness
+// (peertest_probe_<pid>_<n>{transport="udp"|"unixgram"}); assertions should name the series they
+// expect rather than count all series.
+//
+// The functions that take a testing.TB call t.Fatal and t.Skip, so call them from the test's
+// own goroutine. Metrics values are plain maps and are not safe for concurrent writes.
+package peertest
