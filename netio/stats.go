@@ -1,0 +1,88 @@
+package netio
+
+import "sync/atomic"
+
+// WriterStats is a snapshot of a Writer's counters, all totals since NewWriter. Every datagram
+// passed to Write ends up counted exactly once: in Datagrams or in one drop reason.
+type WriterStats struct {
+	// Datagrams and Bytes count what the kernel accepted; Syscalls counts send system calls made
+	// (sendmmsg on Linux, one write per datagram elsewhere), including calls that sent nothing.
+	Datagrams, Bytes, Syscalls uint64
+	// Dropped is the number of datagrams not sent, for any reason: the sum of the five reasons
+	// below.
+	Dropped uint64
+	// Refused: a connected UDP socket reported ECONNREFUSED (no listener) twice for the datagram.
+	// WouldBlock: the socket buffer stayed full past WriteTimeout, or the kernel said ENOBUFS.
+	// NoDestination: no socket to send on (DNS never resolved, unix socket path missing or its
+	// receiver gone, Writer closed).
+	// TooLarge: EMSGSIZE. Other: any other send error.
+	Refused, WouldBlock, NoDestination, TooLarge, Other uint64
+	// Resolves counts DNS lookups made (at the first Write and by the re-resolution goroutine);
+	// ResolveErrors counts those that failed or returned no address.
+	Resolves, ResolveErrors uint64
+	// Reconnects counts sockets connected, the first one included.
+	Reconnects uint64
+}
+
+// reason is why a datagram was dropped; it indexes tally.drops and stats.drops.
+type reason uint8
+
+const (
+	refused reason = iota
+	wouldBlock
+	noDestination
+	tooLarge
+	other
+	numReasons
+)
+
+// tally is what one Write did. Write fills a tally on its stack and folds it into the shared
+// atomics once at the end, so a Write of 64 datagrams costs a handful of atomic adds, not 64.
+type tally struct {
+	datagrams, bytes, syscalls uint64
+	drops                      [numReasons]uint64
+}
+
+func (t *tally) drop(r reason, n int) { t.drops[r] += uint64(n) }
+
+// stats holds a Writer's counters; Stats may read them while Write and the resolver add to them.
+type stats struct {
+	datagrams, bytes, syscalls atomic.Uint64
+	drops                      [numReasons]atomic.Uint64
+	resolves, resolveErrors    atomic.Uint64
+	reconnects                 atomic.Uint64
+}
+
+func (s *stats) add(t *tally) {
+	if t.datagrams != 0 {
+		s.datagrams.Add(t.datagrams)
+		s.bytes.Add(t.bytes)
+	}
+	if t.syscalls != 0 {
+		s.syscalls.Add(t.syscalls)
+	}
+	for r, n := range t.drops {
+		if n != 0 {
+			s.drops[r].Add(n)
+		}
+	}
+}
+
+func (s *stats) snapshot() WriterStats {
+	st := WriterStats{
+		Datagrams:     s.datagrams.Load(),
+		Bytes:         s.bytes.Load(),
+		Syscalls:      s.syscalls.Load(),
+		Refused:       s.drops[refused].Load(),
+		WouldBlock:    s.drops[wouldBlock].Load(),
+		NoDestination: s.drops[noDestination].Load(),
+		TooLarge:      s.drops[tooLarge].Load(),
+		Other:         s.drops[other].Load(),
+		Resolves:      s.resolves.Load(),
+		ResolveErrors: s.resolveErrors.Load(),
+		Reconnects:    s.reconnects.Load(),
+	}
+	// Summed here rather than counted separately so that Dropped always equals its parts.
+	st.Dropped = st.Refused + st.WouldBlock + st.NoDestination + st.TooLarge + st.Other
+	return st
+}
