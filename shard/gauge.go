@@ -48,3 +48,6 @@ func (g *Gauge) Swap() (v float64, touched bool) {
 	t := g.touched.Swap(0)
 	return g.Load(), t != 0
 }
+
+// Touched reports whether the gauge was set since the last Swap, without clearing the flag.
+func (g *Gauge) Touched() bool { return g.touched.Load() != 0 }

@@ -522,3 +522,16 @@ func canonicalKey(kind Kind, name string, rate float64, tags []string) string {
 	}
 	return b.String()
 }
+
+// Range calls fn for every live series, in creation order, until fn returns false. It sees the
+// series live when it started; series created meanwhile may or may not be visited.
+func (r *Registry) Range(fn func(s *Series) bool) {
+	r.mu.Lock()
+	list := r.all
+	r.mu.Unlock()
+	for _, s := range list {
+		if !fn(s) {
+			return
+		}
+	}
+}

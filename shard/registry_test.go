@@ -1,0 +1,256 @@
+package shard
+
+import (
+	"errors"
+	"fmt"
+	"slices"
+	"strings"
+	"sync"
+	"testing"
+)
+
+// testCanon sorts tags and rejects names starting with '!'.
+func testCanon(kind Kind, name string, tags []string) (Spec, error) {
+	if strings.HasPrefix(name, "!") {
+		return Spec{}, errors.New("bad name")
+	}
+	tags = slices.Clone(tags)
+	slices.Sort(tags)
+	return Spec{Name: name, Tags: tags, Sketch: true}, nil
+}
+
+func TestLookupCanonicalizesTagOrder(t *testing.T) {
+	r := New(Config{}, testCanon)
+	a := r.Lookup(KindCounter, "m", 0, []string{"a:1", "b:2"})
+	b := r.Lookup(KindCounter, "m", 0, []string{"b:2", "a:1"})
+	if a == nil || a != b {
+		t.Fatalf("tag orders gave different series: %p %p", a, b)
+	}
+	if got := r.Lookup(KindCounter, "m", 0, []string{"a:1", "b:2"}); got != a {
+		t.Errorf("second lookup of the same spelling gave another series")
+	}
+	for _, other := range []struct {
+		kind Kind
+		name string
+		rate float64
+		tags []string
+	}{
+		{KindGauge, "m", 0, []string{"a:1", "b:2"}},
+		{KindCounter, "m", 0.5, []string{"a:1", "b:2"}},
+		{KindCounter, "m", 0, []string{"a:1"}},
+		{KindCounter, "m", 0, []string{"a:1b:2"}},
+		{KindCounter, "m", 0, []string{"a:1", "b", ":2"}},
+		{KindCounter, "n", 0, []string{"a:1", "b:2"}},
+	} {
+		if got := r.Lookup(other.kind, other.name, other.rate, other.tags); got == a || got == nil {
+			t.Errorf("Lookup(%v %q %v %q) = %p, want a distinct series", other.kind, other.name, other.rate, other.tags, got)
+		}
+	}
+	st := r.Stats()
+	if st.Series != 7 || st.Aliases != 8 {
+		t.Errorf("Series=%d Aliases=%d, want 7 and 8", st.Series, st.Aliases)
+	}
+	if got := a.Tags(); !slices.Equal(got, []string{"a:1", "b:2"}) {
+		t.Errorf("Tags() = %q", got)
+	}
+}
+
+func TestLookupDoesNotRetainCallerTags(t *testing.T) {
+	r := New(Config{}, testCanon)
+	tags := []string{"a:1"}
+	s := r.Lookup(KindCounter, "m", 0, tags)
+	tags[0] = "z:9"
+	if got := r.Lookup(KindCounter, "m", 0, []string{"a:1"}); got != s {
+		t.Errorf("the registry kept the caller's slice: lookup after the caller changed it missed")
+	}
+}
+
+func TestRejected(t *testing.T) {
+	r := New(Config{}, testCanon)
+	if s := r.Lookup(KindCounter, "!bad", 0, nil); s != nil {
+		t.Fatalf("rejected key gave a series")
+	}
+	if got := r.Stats().Rejected; got != 1 {
+		t.Errorf("Rejected = %d, want 1", got)
+	}
+}
+
+// TestCollisions puts entries with one hash in one table and checks the probe compares full keys.
+func TestCollisions(t *testing.T) {
+	tb := newTable(8)
+	s1, s2 := &Series{name: "x"}, &Series{name: "y"}
+	tb.put(&entry{hash: 42, kind: KindCounter, name: "x", s: s1})
+	tb.put(&entry{hash: 42, kind: KindCounter, name: "y", s: s2})
+	find := func(name string) *Series {
+		for i := uint64(42>>32) & tb.mask; ; i = (i + 1) & tb.mask {
+			e := tb.slots[i].Load()
+			if e == nil {
+				return nil
+			}
+			if e.hash == 42 && e.matches(KindCounter, name, 0, nil) {
+				return e.s
+			}
+		}
+	}
+	if find("x") != s1 || find("y") != s2 || find("z") != nil {
+		t.Errorf("probing over colliding hashes returned the wrong series")
+	}
+}
+
+func TestTableGrowth(t *testing.T) {
+	r := New(Config{Shards: 1}, testCanon)
+	var ss []*Series
+	for i := 0; i < 5000; i++ {
+		ss = append(ss, r.Lookup(KindCounter, fmt.Sprintf("m%d", i), 0, nil))
+	}
+	for i, s := range ss {
+		if got := r.Lookup(KindCounter, fmt.Sprintf("m%d", i), 0, nil); got != s {
+			t.Fatalf("series %d lost after growth", i)
+		}
+	}
+}
+
+func TestCardinalityOverflow(t *testing.T) {
+	r := New(Config{MaxSeries: 5, MaxOverflow: 2}, testCanon)
+	for i := 0; i < 5; i++ {
+		r.Lookup(KindCounter, "a", 0, []string{fmt.Sprint("id:", i)})
+	}
+	o := r.Lookup(KindCounter, "a", 0, []string{"id:new"})
+	if o == nil || !o.Overflow() || !slices.Equal(o.Tags(), []string{OverflowTag}) {
+		t.Fatalf("past the cap: got %+v, want the overflow series", o)
+	}
+	if again := r.Lookup(KindCounter, "a", 0, []string{"id:other"}); again != o {
+		t.Errorf("a second folded key got another overflow series")
+	}
+	// An existing key still finds its own series past the cap.
+	if s := r.Lookup(KindCounter, "a", 0, []string{"id:3"}); s == nil || s.Overflow() {
+		t.Errorf("existing key folded")
+	}
+	r.Lookup(KindCounter, "b", 0, []string{"x:1"}) // second overflow series
+	if s := r.Lookup(KindCounter, "c", 0, []string{"x:1"}); s != nil {
+		t.Errorf("third overflow series created past MaxOverflow=2")
+	}
+	st := r.Stats()
+	if st.Folds != 3 || st.CapDropped != 1 || st.Overflow != 2 || st.Series != 7 {
+		t.Errorf("stats %+v, want Folds 3, CapDropped 1, Overflow 2, Series 7", st)
+	}
+}
+
+func TestExpiryAndRevive(t *testing.T) {
+	r := New(Config{Expiry: 2}, testCanon)
+	s := r.Lookup(KindCounter, "m", 0, []string{"k:v"})
+	active := func(s *Series) bool { return s.Counter.Swap() != 0 }
+	r.Flush(active)
+	if s.Dead() {
+		t.Fatal("dead after 1 idle flush, Expiry 2")
+	}
+	r.Flush(active)
+	if !s.Dead() || r.Len() != 0 || r.Stats().Aliases != 0 {
+		t.Fatalf("after 2 idle flushes: dead=%v len=%d aliases=%d, want expired and removed", s.Dead(), r.Len(), r.Stats().Aliases)
+	}
+	// A handle records into the dead series and revives it; the value is flushed.
+	s.Counter.Add(5)
+	if s.Dead() {
+		r.Revive(s)
+	}
+	var got int64
+	r.Flush(func(x *Series) bool {
+		d := x.Counter.Swap()
+		got += d
+		return d != 0
+	})
+	if got != 5 {
+		t.Errorf("flushed %d after revive, want 5", got)
+	}
+	if st := r.Stats(); st.Revived != 1 || st.Expired != 1 || st.Series != 1 {
+		t.Errorf("stats %+v", st)
+	}
+	// By name, the key finds the revived series again.
+	if x := r.Lookup(KindCounter, "m", 0, []string{"k:v"}); x != s {
+		t.Errorf("lookup after revive found another series")
+	}
+}
+
+// TestExpiryRace records through a handle while flushes expire its series; no value is lost.
+func TestExpiryRace(t *testing.T) {
+	r := New(Config{Expiry: 1}, testCanon)
+	s := r.Lookup(KindCounter, "m", 0, nil)
+	const n = 20000
+	var total int64
+	var mu sync.Mutex
+	flush := func() {
+		r.Flush(func(x *Series) bool {
+			d := x.Counter.Swap()
+			mu.Lock()
+			total += d
+			mu.Unlock()
+			return d != 0
+		})
+	}
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		for i := 0; i < n; i++ {
+			s.Counter.Add(1)
+			if s.Dead() {
+				r.Revive(s)
+			}
+		}
+	}()
+	for {
+		select {
+		case <-done:
+			flush()
+			flush()
+			if total != n {
+				t.Fatalf("flushed %d, want %d", total, n)
+			}
+			t.Logf("expired %d times, revived %d", r.Stats().Expired, r.Stats().Revived)
+			return
+		default:
+			flush()
+		}
+	}
+}
+
+func TestKindString(t *testing.T) {
+	for k, want := range map[Kind]string{KindCounter: "counter", KindSet: "set", 0: "unknown", 99: "unknown"} {
+		if got := k.String(); got != want {
+			t.Errorf("Kind(%d).String() = %q, want %q", k, got, want)
+		}
+	}
+}
+
+func TestGaugeSwap(t *testing.T) {
+	var g Gauge
+	if _, touched := g.Swap(); touched {
+		t.Error("zero gauge touched")
+	}
+	g.Set(0)
+	if v, touched := g.Swap(); !touched || v != 0 {
+		t.Errorf("Set(0): got %v %v, want 0 true", v, touched)
+	}
+	g.Add(2.5)
+	g.Add(-1)
+	if v, touched := g.Swap(); !touched || v != 1.5 {
+		t.Errorf("got %v %v, want 1.5 true", v, touched)
+	}
+	if v, touched := g.Swap(); touched || v != 1.5 {
+		t.Errorf("untouched: got %v %v, want 1.5 false", v, touched)
+	}
+}
+
+func TestSetBound(t *testing.T) {
+	s := Set{max: 3}
+	for _, v := range []string{"a", "b", "a", "c", "d", "e"} {
+		s.Add(v)
+	}
+	vals, dropped := s.Swap(nil)
+	slices.Sort(vals)
+	if !slices.Equal(vals, []string{"a", "b", "c"}) || dropped != 2 {
+		t.Errorf("got %q dropped %d, want [a b c] dropped 2", vals, dropped)
+	}
+	if vals, dropped := s.Swap(nil); len(vals) != 0 || dropped != 0 {
+		t.Errorf("after Swap: %q %d, want empty", vals, dropped)
+	}
+}
