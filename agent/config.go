@@ -52,6 +52,8 @@ type Config struct {
 	Histograms HistogramConfig
 	// Statsd configures the DogStatsD exporter.
 	Statsd StatsdConfig
+	// TCP configures the TCP exporter, the live event stream. It is off unless TCP.Enabled.
+	TCP TCPConfig
 
 	// Telemetry, when true, also sends the recorder's own counters (Stats) as DogStatsD metrics
 	// named "statshard.*" on every flush.

@@ -181,14 +181,15 @@ func (e *exporter) emit(s *shard.Series) bool {
 		if d == 0 {
 			return false
 		}
+		ext.total.Add(d)
 		e.putInt(e.begin(s, ext, statsd.Counter, ""), d)
 		return true
 	case shard.KindGauge:
 		v, touched := s.Gauge.Swap()
-		if touched {
-			ext.gaugeSeen = true
+		if touched && !ext.gaugeSet.Load() {
+			ext.gaugeSet.Store(true)
 		}
-		if touched || (e.cfg.Statsd.ResendGauges && ext.gaugeSeen) {
+		if touched || (e.cfg.Statsd.ResendGauges && ext.gaugeSet.Load()) {
 			l := e.begin(s, ext, statsd.Gauge, "")
 			l.Rate = 0
 			e.putFloat(l, v)

@@ -1,9 +1,11 @@
 package agent
 
 import (
+	"math"
 	"math/rand/v2"
 
 	"github.com/statshard/statshard/shard"
+	"github.com/statshard/statshard/wire/pb"
 )
 
 // Handles point straight at their series' cells: recording is one or a few atomic operations, no
@@ -27,6 +29,9 @@ func (c Counter) Add(n int64) {
 	}
 	c.s.Counter.Add(n)
 	c.r.after(c.s)
+	if st := c.r.live(); st != nil {
+		st.counter(c.s, n)
+	}
 }
 
 // Inc adds 1.
@@ -46,6 +51,9 @@ func (g Gauge) Set(v float64) {
 	}
 	g.s.Gauge.Set(v)
 	g.r.after(g.s)
+	if st := g.r.live(); st != nil {
+		st.publish(g.s, pb.SetGauge, math.Float64bits(v))
+	}
 }
 
 // Add adds d (which may be negative) to the gauge.
@@ -55,6 +63,9 @@ func (g Gauge) Add(d float64) {
 	}
 	g.s.Gauge.Add(d)
 	g.r.after(g.s)
+	if st := g.r.live(); st != nil {
+		st.gaugeAdd(g.s, d)
+	}
 }
 
 // Histogram is a handle to a histogram or distribution series.
@@ -68,11 +79,10 @@ func (h Histogram) Observe(v float64) {
 	if h.s == nil {
 		return
 	}
-	observe(h.s, v)
-	h.r.after(h.s)
+	h.r.observe(h.s, v)
 }
 
-func observe(s *shard.Series, v float64) {
+func (r *Recorder) observe(s *shard.Series, v float64) {
 	if s.Histogram != nil {
 		s.Histogram.Observe(v)
 	}
@@ -81,6 +91,10 @@ func observe(s *shard.Series, v float64) {
 	}
 	if s.Reservoir != nil {
 		s.Reservoir.Observe(v)
+	}
+	r.after(s)
+	if st := r.live(); st != nil {
+		st.publish(s, pb.RecordHistogram, math.Float64bits(v))
 	}
 }
 
@@ -104,6 +118,15 @@ func (r *Recorder) after(s *shard.Series) {
 	if s.Dead() {
 		r.reg.Revive(s)
 	}
+}
+
+// live returns the TCP stream when it is on and has a client: the one atomic load that the stream
+// costs a recorder when nobody is watching.
+func (r *Recorder) live() *stream {
+	if st := r.stream; st != nil && st.hub.Active() {
+		return st
+	}
+	return nil
 }
 
 // Counter returns a handle to the counter name with tags ("key:value" strings).
@@ -144,6 +167,9 @@ func (r *Recorder) Count(name string, n int64, tags ...string) {
 	if s := r.reg.Lookup(shard.KindCounter, name, 0, tags); s != nil {
 		s.Counter.Add(n)
 		r.after(s)
+		if st := r.live(); st != nil {
+			st.counter(s, n)
+		}
 	}
 }
 
@@ -152,6 +178,9 @@ func (r *Recorder) GaugeSet(name string, v float64, tags ...string) {
 	if s := r.reg.Lookup(shard.KindGauge, name, 0, tags); s != nil {
 		s.Gauge.Set(v)
 		r.after(s)
+		if st := r.live(); st != nil {
+			st.publish(s, pb.SetGauge, math.Float64bits(v))
+		}
 	}
 }
 
@@ -160,22 +189,23 @@ func (r *Recorder) GaugeAdd(name string, d float64, tags ...string) {
 	if s := r.reg.Lookup(shard.KindGauge, name, 0, tags); s != nil {
 		s.Gauge.Add(d)
 		r.after(s)
+		if st := r.live(); st != nil {
+			st.gaugeAdd(s, d)
+		}
 	}
 }
 
 // Observe records v in the histogram name.
 func (r *Recorder) Observe(name string, v float64, tags ...string) {
 	if s := r.reg.Lookup(shard.KindHistogram, name, 0, tags); s != nil {
-		observe(s, v)
-		r.after(s)
+		r.observe(s, v)
 	}
 }
 
 // ObserveDistribution records v in the distribution name.
 func (r *Recorder) ObserveDistribution(name string, v float64, tags ...string) {
 	if s := r.reg.Lookup(shard.KindDistribution, name, 0, tags); s != nil {
-		observe(s, v)
-		r.after(s)
+		r.observe(s, v)
 	}
 }
 
@@ -198,6 +228,9 @@ func (r *Recorder) CountSampled(name string, n int64, rate float64, tags ...stri
 		if s := r.reg.Lookup(shard.KindCounter, name, rate, tags); s != nil {
 			s.Counter.Add(n)
 			r.after(s)
+			if st := r.live(); st != nil {
+				st.counter(s, n)
+			}
 		}
 	}
 }
@@ -206,8 +239,7 @@ func (r *Recorder) CountSampled(name string, n int64, rate float64, tags ...stri
 func (r *Recorder) ObserveSampled(name string, v float64, rate float64, tags ...string) {
 	if rate, ok := sample(rate); ok {
 		if s := r.reg.Lookup(shard.KindHistogram, name, rate, tags); s != nil {
-			observe(s, v)
-			r.after(s)
+			r.observe(s, v)
 		}
 	}
 }
@@ -217,8 +249,7 @@ func (r *Recorder) ObserveSampled(name string, v float64, rate float64, tags ...
 func (r *Recorder) ObserveDistributionSampled(name string, v float64, rate float64, tags ...string) {
 	if rate, ok := sample(rate); ok {
 		if s := r.reg.Lookup(shard.KindDistribution, name, rate, tags); s != nil {
-			observe(s, v)
-			r.after(s)
+			r.observe(s, v)
 		}
 	}
 }

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/statshard/statshard/shard"
+	"github.com/statshard/statshard/wire/pb"
 	"github.com/statshard/statshard/wire/statsd"
 )
 
@@ -18,6 +19,9 @@ type Recorder struct {
 	cfg *resolved
 	reg *shard.Registry
 	exp *exporter
+	// stream is nil unless TCP.Enabled; it never changes after New, so recorders read it without
+	// synchronization.
+	stream *stream
 
 	descMu sync.RWMutex
 	descs  map[string]Description
@@ -53,6 +57,12 @@ func New(cfg Config) (*Recorder, error) {
 	if r.exp, err = newExporter(rc); err != nil {
 		return nil, err
 	}
+	if rc.TCP.Enabled {
+		if r.stream, err = newStream(r, rc.TCP); err != nil {
+			r.exp.close()
+			return nil, err
+		}
+	}
 	go r.run()
 	return r, nil
 }
@@ -84,16 +94,32 @@ func (r *Recorder) Close() error {
 		<-r.done
 		r.Flush()
 		err = r.exp.close()
+		if r.stream != nil {
+			if serr := r.stream.close(); err == nil {
+				err = serr
+			}
+		}
 	})
 	return err
 }
 
+// TCPAddr returns the address the TCP exporter listens on, or "" when it is off. With a port of
+// 0 in TCP.Address, this is where the kernel's choice shows.
+func (r *Recorder) TCPAddr() string {
+	if r.stream == nil {
+		return ""
+	}
+	return r.stream.addr()
+}
+
 // seriesExt is what the recorder attaches to each series at creation.
 type seriesExt struct {
-	tags string    // canonical tags joined with ',' for the wire
-	plan *histPlan // histogram/distribution export, nil for other kinds
-	// Owned by the flusher.
-	gaugeSeen bool
+	tags   string     // canonical tags joined with ',' for the wire
+	labels []pb.Label // the same tags as TCP stream labels, sorted by key
+	plan   *histPlan  // histogram/distribution export, nil for other kinds
+	// Updated by the flusher, read by new TCP clients' snapshots.
+	total    atomic.Int64 // counter total flushed so far
+	gaugeSet atomic.Bool  // gauge set at least once
 }
 
 // canon is the registry's slow path: sanitize, prefix, merge global tags, sort, and plan the export.
@@ -121,7 +147,7 @@ func (r *Recorder) canon(kind shard.Kind, name string, tags []string) (shard.Spe
 	}
 	slices.Sort(ct)
 	ct = slices.Compact(ct)
-	ext := &seriesExt{tags: string(statsd.AppendTags(nil, ct))}
+	ext := &seriesExt{tags: string(statsd.AppendTags(nil, ct)), labels: labelsOf(ct)}
 	spec := shard.Spec{Name: r.cfg.Prefix + clean, Tags: ct, Ext: ext}
 	switch kind {
 	case shard.KindHistogram, shard.KindDistribution:
@@ -156,16 +182,33 @@ func (r *Recorder) logInvalid(name string, err error) {
 
 // Description is what Describe records about a metric.
 type Description struct {
+	Kind        Kind
 	Unit        string
 	Description string
 }
 
-// Describe records a metric's unit (e.g. "seconds", "bytes") and description. They are sent to
-// TCP stream clients as metadata and returned by Described.
-func (r *Recorder) Describe(name, unit, description string) {
+// Describe records a metric's kind, unit (e.g. "seconds", "bytes"; empty for none) and
+// description. They are sent to TCP stream clients as metadata, to those connected now and to
+// every client that connects later, and returned by Described.
+func (r *Recorder) Describe(name string, kind Kind, unit, description string) {
 	r.descMu.Lock()
-	r.descs[name] = Description{Unit: unit, Description: description}
+	r.descs[name] = Description{Kind: kind, Unit: unit, Description: description}
 	r.descMu.Unlock()
+	if r.stream != nil {
+		clean, _, err := statsd.SanitizeName(name)
+		if err != nil {
+			r.invalidNames.Add(1)
+			return
+		}
+		r.stream.describe(pb.Metadata{
+			Name:           r.cfg.Prefix + clean,
+			Type:           pbType(kind),
+			Unit:           unit,
+			HasUnit:        unit != "",
+			Description:    description,
+			HasDescription: description != "",
+		})
+	}
 }
 
 // Described returns what Describe recorded for name.

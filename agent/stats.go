@@ -34,6 +34,20 @@ type Stats struct {
 	DroppedNoDest      uint64 // datagrams with no destination (missing unix socket, DNS failure)
 	DroppedOther       uint64 // datagrams dropped for other send errors (see logs)
 	WriteErrors        uint64 // failed writes to Statsd.Writer
+
+	// The TCP stream (zero when TCP is off).
+	TCPClients         uint64 // connected now
+	TCPAccepted        uint64 // connections accepted
+	TCPEvents          uint64 // events encoded (each once, whatever the number of clients)
+	TCPFrames          uint64 // frames delivered, summed over clients
+	TCPBytes           uint64 // bytes delivered, summed over clients
+	TCPWrites          uint64 // write syscalls (one writev per client wake-up)
+	TCPRejected        uint64 // connections closed at once: MaxClients reached
+	TCPTimedOut        uint64 // clients disconnected for missing WriteTimeout
+	TCPDroppedIntake   uint64 // events dropped because the intake was full (the newest)
+	TCPDroppedSlow     uint64 // frames dropped from a full client queue (the oldest)
+	TCPDroppedGone     uint64 // frames still queued for a client that went away
+	TCPDroppedNegative uint64 // negative counter adds, which the protocol cannot carry
 }
 
 // Stats returns the recorder's counters.
@@ -65,6 +79,21 @@ func (r *Recorder) Stats() Stats {
 		st.DroppedNoDest = ws.NoDestination
 		st.DroppedOther = ws.Other + ws.TooLarge
 	}
+	if sm := r.stream; sm != nil {
+		hs := sm.hub.Stats()
+		st.TCPClients = hs.Clients
+		st.TCPAccepted = hs.Accepted
+		st.TCPEvents = sm.events.Load()
+		st.TCPFrames = hs.Frames
+		st.TCPBytes = hs.Bytes
+		st.TCPWrites = hs.Writes
+		st.TCPRejected = hs.Rejected
+		st.TCPTimedOut = hs.TimedOut
+		st.TCPDroppedIntake = sm.intakeDrops.Load()
+		st.TCPDroppedSlow = hs.DroppedSlow
+		st.TCPDroppedGone = hs.DroppedGone
+		st.TCPDroppedNegative = sm.negative.Load()
+	}
 	return st
 }
 
@@ -89,6 +118,13 @@ var telemetry = []struct {
 	{"statshard.dropped", "reason:would_block", func(s *Stats) uint64 { return s.DroppedWouldBlock }},
 	{"statshard.dropped", "reason:no_destination", func(s *Stats) uint64 { return s.DroppedNoDest }},
 	{"statshard.dropped", "reason:other", func(s *Stats) uint64 { return s.DroppedOther }},
+	{"statshard.tcp.events", "", func(s *Stats) uint64 { return s.TCPEvents }},
+	{"statshard.tcp.frames", "", func(s *Stats) uint64 { return s.TCPFrames }},
+	{"statshard.tcp.rejected", "", func(s *Stats) uint64 { return s.TCPRejected }},
+	{"statshard.tcp.dropped", "reason:intake_full", func(s *Stats) uint64 { return s.TCPDroppedIntake }},
+	{"statshard.tcp.dropped", "reason:client_slow", func(s *Stats) uint64 { return s.TCPDroppedSlow }},
+	{"statshard.tcp.dropped", "reason:client_gone", func(s *Stats) uint64 { return s.TCPDroppedGone }},
+	{"statshard.tcp.dropped", "reason:negative_counter", func(s *Stats) uint64 { return s.TCPDroppedNegative }},
 }
 
 // emitTelemetry appends the recorder's own counters (deltas since the last flush) and its series

@@ -2,12 +2,14 @@
 //
 // This first version records the agent's own runtime metrics (goroutines, heap, GC, uptime) and
 // the recorder's self-telemetry, and flushes them every interval to a DogStatsD server given by
-// -upstream, or prints each flush's DogStatsD lines to stdout when -upstream is empty. DogStatsD
-// intake from other services and the TCP event stream come next (see the project's issues).
+// -upstream, or prints each flush's DogStatsD lines to stdout when -upstream is empty. It serves
+// every recorded event live on -tcp (loopback by default) as length-delimited protobuf, readable
+// by metrics-rs's metrics-observer. DogStatsD intake from other services comes next (see the
+// project's issues).
 //
 // Usage:
 //
-//	agent [-upstream udp://127.0.0.1:8125] [-interval 10s]
+//	agent [-upstream udp://127.0.0.1:8125] [-interval 10s] [-tcp 127.0.0.1:5000|off]
 //
 // Each flag can also be set with an environment variable STATSHARD_<FLAG> (e.g.
 // STATSHARD_UPSTREAM); a flag on the command line wins.
@@ -48,6 +50,7 @@ func signalContext() context.Context {
 
 type options struct {
 	upstream string
+	tcp      string
 	interval time.Duration
 	version  bool
 }
@@ -57,6 +60,7 @@ func parseFlags(args []string, stderr io.Writer) (options, error) {
 	fs := flag.NewFlagSet("agent", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	fs.StringVar(&o.upstream, "upstream", "", "where aggregates go: udp://host:port or unixgram:///path; empty prints each flush to stdout")
+	fs.StringVar(&o.tcp, "tcp", agent.DefaultTCPAddress, "TCP event stream listen address (length-delimited protobuf, metrics-observer compatible); off disables it")
 	fs.DurationVar(&o.interval, "interval", 10*time.Second, "flush interval")
 	fs.BoolVar(&o.version, "version", false, "print the version and exit")
 	// Environment variables STATSHARD_<FLAG> set defaults; flags given on the command line win.
@@ -84,6 +88,13 @@ func parseFlags(args []string, stderr io.Writer) (options, error) {
 	return o, nil
 }
 
+func orOff(s string) string {
+	if s == "" {
+		return "off"
+	}
+	return s
+}
+
 func version() string {
 	if bi, ok := debug.ReadBuildInfo(); ok && bi.Main.Version != "" {
 		return bi.Main.Version
@@ -109,11 +120,14 @@ func run(args []string, stdout, stderr io.Writer, ctx context.Context) error {
 	} else {
 		cfg.Statsd.Address = o.upstream
 	}
+	if o.tcp != "off" {
+		cfg.TCP = agent.TCPConfig{Enabled: true, Address: o.tcp}
+	}
 	rec, err := agent.New(cfg)
 	if err != nil {
 		return err
 	}
-	log.Info("statshard agent started", "version", version(), "upstream", dest, "interval", o.interval)
+	log.Info("statshard agent started", "version", version(), "upstream", dest, "interval", o.interval, "tcp", orOff(rec.TCPAddr()))
 
 	start := time.Now()
 	goroutines := rec.Gauge("statshard.agent.goroutines")

@@ -38,8 +38,11 @@ func TestRunPrintsFlushes(t *testing.T) {
 	var out, errs bytes.Buffer
 	ctx, cancel := context.WithTimeout(context.Background(), 300*time.Millisecond)
 	defer cancel()
-	if err := run([]string{"-interval", "100ms"}, &out, &errs, ctx); err != nil {
+	if err := run([]string{"-interval", "100ms", "-tcp", "127.0.0.1:0"}, &out, &errs, ctx); err != nil {
 		t.Fatalf("run: %v\n%s", err, errs.String())
+	}
+	if !strings.Contains(errs.String(), "tcp=127.0.0.1:") {
+		t.Errorf("log does not say where the TCP stream listens:\n%s", errs.String())
 	}
 	for _, want := range []string{"statshard.agent.goroutines:", "|g", "statshard.series:"} {
 		if !strings.Contains(out.String(), want) {

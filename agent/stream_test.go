@@ -1,0 +1,353 @@
+package agent
+
+import (
+	"bufio"
+	"fmt"
+	"net"
+	"os"
+	"runtime"
+	"slices"
+	"strings"
+	"sync/atomic"
+	"syscall"
+	"testing"
+	"time"
+
+	"google.golang.org/protobuf/encoding/protodelim"
+
+	"github.com/statshard/statshard/proto/eventpb"
+)
+
+func newStreamRecorder(t *testing.T, tcp TCPConfig) *Recorder {
+	t.Helper()
+	tcp.Enabled = true
+	if tcp.Address == "" {
+		tcp.Address = "127.0.0.1:0"
+	}
+	r, err := New(Config{Interval: time.Hour, Statsd: StatsdConfig{Address: "off"}, TCP: tcp})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { r.Close() })
+	return r
+}
+
+// streamClient is a real client: a TCP connection read with protodelim into the generated types.
+type streamClient struct {
+	t    *testing.T
+	conn net.Conn
+	br   *bufio.Reader
+}
+
+func dialStream(t *testing.T, r *Recorder, dialer *net.Dialer) *streamClient {
+	t.Helper()
+	before := r.Stats().TCPAccepted
+	if dialer == nil {
+		dialer = &net.Dialer{}
+	}
+	c, err := dialer.Dial("tcp", r.TCPAddr())
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { c.Close() })
+	waitFor(t, "client registered", func() bool { return r.Stats().TCPAccepted > before })
+	return &streamClient{t: t, conn: c, br: bufio.NewReader(c)}
+}
+
+func (c *streamClient) next() *eventpb.Event {
+	c.t.Helper()
+	c.conn.SetReadDeadline(time.Now().Add(5 * time.Second))
+	var ev eventpb.Event
+	if err := protodelim.UnmarshalFrom(c.br, &ev); err != nil {
+		c.t.Fatalf("reading event: %v", err)
+	}
+	return &ev
+}
+
+func waitFor(t *testing.T, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(5 * time.Second)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out waiting for %s", what)
+		}
+		time.Sleep(2 * time.Millisecond)
+	}
+}
+
+func describeMetric(ev *eventpb.Event) string {
+	if md := ev.GetMetadata(); md != nil {
+		return fmt.Sprintf("meta %s %v unit=%q desc=%q", md.GetName(), md.GetMetricType(), md.GetUnitValue(), md.GetDescriptionValue())
+	}
+	m := ev.GetMetric()
+	var op string
+	switch o := m.GetOperation().(type) {
+	case *eventpb.Metric_IncrementCounter:
+		op = fmt.Sprint("inc_counter ", o.IncrementCounter)
+	case *eventpb.Metric_SetCounter:
+		op = fmt.Sprint("set_counter ", o.SetCounter)
+	case *eventpb.Metric_IncrementGauge:
+		op = fmt.Sprint("inc_gauge ", o.IncrementGauge)
+	case *eventpb.Metric_DecrementGauge:
+		op = fmt.Sprint("dec_gauge ", o.DecrementGauge)
+	case *eventpb.Metric_SetGauge:
+		op = fmt.Sprint("set_gauge ", o.SetGauge)
+	case *eventpb.Metric_RecordHistogram:
+		op = fmt.Sprint("histogram ", o.RecordHistogram)
+	default:
+		op = "NO OPERATION"
+	}
+	return fmt.Sprintf("%s %v %s", m.GetName(), m.GetLabels(), op)
+}
+
+func TestStreamDeliversEveryEvent(t *testing.T) {
+	r := newStreamRecorder(t, TCPConfig{})
+	r.Describe("requests", KindCounter, "", "requests served")
+	c := dialStream(t, r, nil)
+	if got, want := describeMetric(c.next()), `meta requests COUNTER unit="" desc="requests served"`; got != want {
+		t.Fatalf("first event %q, want %q", got, want)
+	}
+	start := time.Now()
+	h := r.Counter("requests", "route:/a", "code:200")
+	h.Add(2)
+	r.Count("requests", 3, "code:200", "route:/a")
+	r.Describe("temp", KindGauge, "celsius", "")
+	g := r.Gauge("temp")
+	g.Set(20)
+	g.Add(1.5)
+	g.Add(-0.5)
+	r.Observe("latency", 0.25, "role:a", "role:b")
+	r.Distribution("size").Observe(7)
+	r.Count("refunds", -1) // cannot be streamed: counted
+	wantMeta := `meta temp GAUGE unit="celsius" desc=""`
+	want := []string{
+		"requests map[code:200 route:/a] inc_counter 2",
+		"requests map[code:200 route:/a] inc_counter 3",
+		"temp map[] set_gauge 20",
+		"temp map[] inc_gauge 1.5",
+		"temp map[] dec_gauge 0.5",
+		"latency map[role:a,b] histogram 0.25",
+		"size map[] histogram 7",
+	}
+	// Metadata described after connecting is queued apart from events: it arrives, but its place
+	// among them is not fixed. Events arrive exactly, in recording order.
+	var metas, events []string
+	for len(events) < len(want) || len(metas) < 1 {
+		ev := c.next()
+		if ev.GetMetadata() != nil {
+			metas = append(metas, describeMetric(ev))
+			continue
+		}
+		events = append(events, describeMetric(ev))
+		ts := ev.GetMetric().GetTimestamp().AsTime()
+		// The coarse clock ticks every ClockResolution; on a loaded machine a tick can be late.
+		if ts.Before(start.Add(-100*time.Millisecond)) || ts.After(time.Now()) {
+			t.Errorf("event %q timestamp %v outside [%v, now]", events[len(events)-1], ts, start)
+		}
+	}
+	if len(metas) != 1 || metas[0] != wantMeta {
+		t.Errorf("metadata %q, want [%q]", metas, wantMeta)
+	}
+	if !slices.Equal(events, want) {
+		t.Errorf("events:\ngot  %q\nwant %q", events, want)
+	}
+	if got := r.Stats().TCPDroppedNegative; got != 1 {
+		t.Errorf("TCPDroppedNegative = %d, want 1", got)
+	}
+}
+
+func TestStreamSnapshotForLateJoiner(t *testing.T) {
+	r := newStreamRecorder(t, TCPConfig{Snapshot: true})
+	r.Describe("jobs", KindCounter, "", "")
+	r.Count("jobs", 5, "q:a")
+	r.Flush() // 5 flushed...
+	r.Count("jobs", 2, "q:a") // ...and 2 pending: the total is 7
+	r.GaugeSet("depth", 0)   // 0 is a value
+	r.Gauge("never")         // never set: no snapshot
+	c := dialStream(t, r, nil)
+	for _, want := range []string{
+		`meta jobs COUNTER unit="" desc=""`,
+		"jobs map[q:a] set_counter 7",
+		"depth map[] set_gauge 0",
+	} {
+		if got := describeMetric(c.next()); got != want {
+			t.Errorf("got %q, want %q", got, want)
+		}
+	}
+	r.Count("jobs", 1, "q:a")
+	if got, want := describeMetric(c.next()), "jobs map[q:a] inc_counter 1"; got != want {
+		t.Errorf("live event after the snapshot: %q, want %q", got, want)
+	}
+}
+
+// TestStreamSlowClient: a client that stops reading loses its oldest events, counted, while a fast
+// client on the same server receives everything and recording never blocks.
+func TestStreamSlowClient(t *testing.T) {
+	r := newStreamRecorder(t, TCPConfig{BufferSize: 1024, WriteTimeout: 300 * time.Millisecond})
+	fast := dialStream(t, r, nil)
+	slow := dialStream(t, r, &net.Dialer{Control: func(_, _ string, c syscall.RawConn) error {
+		// A small receive buffer, set before connecting, so the kernel cannot hide the backlog.
+		var err error
+		c.Control(func(fd uintptr) { err = syscall.SetsockoptInt(int(fd), syscall.SOL_SOCKET, syscall.SO_RCVBUF, 4096) })
+		return err
+	}})
+	_ = slow // never reads
+
+	const total, chunk = 40000, 500
+	received := make(chan int, 1)
+	var progress atomic.Int64
+	go func() {
+		n := 0
+		defer func() { progress.Store(-1) }()
+		fast.conn.SetReadDeadline(time.Now().Add(20 * time.Second))
+		for n < total {
+			var ev eventpb.Event
+			if err := protodelim.UnmarshalFrom(fast.br, &ev); err != nil {
+				break
+			}
+			if ev.GetMetric().GetIncrementCounter() != uint64(n) {
+				break // out of order or lost
+			}
+			n++
+			progress.Store(int64(n))
+		}
+		received <- n
+	}()
+	// Events of ~250 bytes, so the backlog outgrows the kernel's socket buffers (up to 4 MiB).
+	c := r.Counter("seq", "pad:"+strings.Repeat("x", 190))
+	var recording time.Duration
+	for i := 0; i < total; i += chunk {
+		start := time.Now()
+		for j := i; j < i+chunk; j++ {
+			c.Add(int64(j))
+		}
+		recording += time.Since(start)
+		// Pace to the fast client, so neither the intake nor its queue (1024 events each) can
+		// overflow however slow the test machine: the point here is the slow client's queue.
+		want := int64(i + chunk)
+		waitFor(t, "fast client caught up", func() bool { p := progress.Load(); return p >= want || p < 0 })
+	}
+	if got := <-received; got != total {
+		t.Fatalf("fast client received %d events in order, want %d", got, total)
+	}
+	if recording > 2*time.Second {
+		t.Errorf("recording %d events took %v: recorders must never wait for clients", total, recording)
+	}
+	waitFor(t, "slow client dropped", func() bool {
+		st := r.Stats()
+		return st.TCPDroppedSlow > 0 && st.TCPTimedOut == 1 && st.TCPClients == 1
+	})
+	st := r.Stats()
+	if st.TCPDroppedIntake != 0 {
+		t.Errorf("TCPDroppedIntake = %d, want 0 at this pace", st.TCPDroppedIntake)
+	}
+	// Every frame offered to a client was delivered, dropped as slow, or dropped as gone. The fast
+	// client was offered all of them; the slow one until its write deadline cut it off.
+	offered := st.TCPFrames + st.TCPDroppedSlow + st.TCPDroppedGone
+	if offered <= total || offered > 2*total {
+		t.Errorf("frames %d + slow %d + gone %d = %d, want in (%d, %d]", st.TCPFrames, st.TCPDroppedSlow, st.TCPDroppedGone, offered, total, 2*total)
+	}
+}
+
+func TestStreamIntakeFullDropsNewest(t *testing.T) {
+	r := newStreamRecorder(t, TCPConfig{BufferSize: 16})
+	dialStream(t, r, nil)
+	c := r.Counter("burst")
+	for i := 0; i < 10000; i++ {
+		c.Add(1) // far faster than a 16-event intake drained every millisecond
+	}
+	st := r.Stats()
+	if st.TCPDroppedIntake == 0 {
+		t.Fatalf("no intake drops counted for 10000 events into 16 slots")
+	}
+	waitFor(t, "drained", func() bool {
+		st := r.Stats()
+		return st.TCPEvents+st.TCPDroppedIntake == 10000
+	})
+}
+
+func TestStreamTooManyClients(t *testing.T) {
+	r := newStreamRecorder(t, TCPConfig{MaxClients: 1})
+	dialStream(t, r, nil)
+	c2, err := net.Dial("tcp", r.TCPAddr())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c2.Close()
+	c2.SetReadDeadline(time.Now().Add(5 * time.Second))
+	if _, err := c2.Read(make([]byte, 1)); err == nil {
+		t.Error("the second client was served, want it closed")
+	}
+	if got := r.Stats().TCPRejected; got != 1 {
+		t.Errorf("TCPRejected = %d, want 1", got)
+	}
+}
+
+// TestStreamChurnLeavesNothing: 64 clients connect and disconnect while events flow; afterwards
+// and after Close no goroutine or file descriptor is left.
+func TestStreamChurnLeavesNothing(t *testing.T) {
+	baseG := runtime.NumGoroutine()
+	baseFD := countFDs(t)
+	r, err := New(Config{Interval: time.Hour, Statsd: StatsdConfig{Address: "off"},
+		TCP: TCPConfig{Enabled: true, Address: "127.0.0.1:0"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	stop := make(chan struct{})
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		c := r.Counter("churn")
+		for {
+			select {
+			case <-stop:
+				return
+			default:
+				c.Add(1)
+				time.Sleep(10 * time.Microsecond)
+			}
+		}
+	}()
+	deadline := time.Now().Add(10 * time.Second)
+	for round := 0; round < 16 && time.Now().Before(deadline); round++ {
+		var conns []net.Conn
+		for i := 0; i < 64; i++ {
+			c, err := net.Dial("tcp", r.TCPAddr())
+			if err != nil {
+				t.Fatal(err)
+			}
+			conns = append(conns, c)
+		}
+		for i, c := range conns {
+			if i%2 == 0 {
+				c.Read(make([]byte, 64)) // some read a little first
+			}
+			c.Close()
+		}
+	}
+	waitFor(t, "all clients gone", func() bool { return r.Stats().TCPClients == 0 })
+	close(stop)
+	<-done
+	if err := r.Close(); err != nil {
+		t.Fatal(err)
+	}
+	st := r.Stats()
+	// A client closed in one round may still be registered when the next round connects, so a few
+	// connections can meet MaxClients (64): those are rejected and counted, none unaccounted for.
+	if st.TCPAccepted+st.TCPRejected != 16*64 {
+		t.Errorf("accepted %d + rejected %d, want %d", st.TCPAccepted, st.TCPRejected, 16*64)
+	}
+	waitFor(t, "goroutines back to baseline", func() bool { return runtime.NumGoroutine() <= baseG })
+	if fd := countFDs(t); fd > baseFD {
+		t.Errorf("%d fds open after Close, %d before", fd, baseFD)
+	}
+}
+
+func countFDs(t *testing.T) int {
+	t.Helper()
+	es, err := os.ReadDir("/proc/self/fd")
+	if err != nil {
+		t.Skip("no /proc/self/fd")
+	}
+	return len(es)
+}
