@@ -75,7 +75,7 @@ func (r *ring) pop() (event, bool) {
 		return event{}, false
 	}
 	e := s.ev
-	s.ev = event{}                    // drop the series reference
+	s.ev = event{}                   // drop the series reference
 	s.seq.Store(r.head + r.mask + 1) // free for the producer one lap later
 	r.head++
 	return e, true

@@ -206,4 +206,3 @@ func BenchmarkStreamDelivery(b *testing.B) {
 		})
 	}
 }
-

@@ -160,10 +160,10 @@ func TestStreamSnapshotForLateJoiner(t *testing.T) {
 	r := newStreamRecorder(t, TCPConfig{Snapshot: true})
 	r.Describe("jobs", KindCounter, "", "")
 	r.Count("jobs", 5, "q:a")
-	r.Flush() // 5 flushed...
+	r.Flush()                 // 5 flushed...
 	r.Count("jobs", 2, "q:a") // ...and 2 pending: the total is 7
-	r.GaugeSet("depth", 0)   // 0 is a value
-	r.Gauge("never")         // never set: no snapshot
+	r.GaugeSet("depth", 0)    // 0 is a value
+	r.Gauge("never")          // never set: no snapshot
 	c := dialStream(t, r, nil)
 	for _, want := range []string{
 		`meta jobs COUNTER unit="" desc=""`,
