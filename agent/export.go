@@ -154,6 +154,9 @@ func (e *exporter) begin(s *shard.Series, ext *seriesExt, typ statsd.Type, suffi
 		Tags:      ext.tags,
 		Container: e.cfg.Statsd.ContainerID,
 	}
+	if ns := s.Namespace(); ns != "" {
+		l.Container = ns // the container ID a DogStatsD client sent with the line
+	}
 	if e.cfg.Statsd.Timestamps && (typ == statsd.Counter || typ == statsd.Gauge) {
 		l.Timestamp = e.now
 	}
@@ -177,12 +180,17 @@ func (e *exporter) emit(s *shard.Series) bool {
 	ext := s.Ext().(*seriesExt)
 	switch s.Kind() {
 	case shard.KindCounter:
-		d := s.Counter.Swap()
-		if d == 0 {
+		d, f := s.Counter.Swap(), s.Counter.SwapFloat()
+		if d == 0 && f == 0 {
 			return false
 		}
 		ext.total.Add(d)
-		e.putInt(e.begin(s, ext, statsd.Counter, ""), d)
+		if f == 0 {
+			e.putInt(e.begin(s, ext, statsd.Counter, ""), d)
+		} else {
+			// Fractional counts come from the agent's intake ("1|c|@0.3" counts 3.33).
+			e.putFloat(e.begin(s, ext, statsd.Counter, ""), float64(d)+f)
+		}
 		return true
 	case shard.KindGauge:
 		v, touched := s.Gauge.Swap()

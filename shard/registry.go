@@ -130,9 +130,16 @@ func New(cfg Config, canon Canonicalizer) *Registry {
 // allocate and takes no lock when this spelling of the key was seen before. It returns nil when the
 // key is rejected by the Canonicalizer or by the cardinality caps (both counted in Stats).
 //
-// tags is only read during the call; the registry copies what it keeps.
+// tags is only read during the call; the registry copies what it keeps, so the strings may alias
+// buffers the caller reuses afterwards.
 func (r *Registry) Lookup(kind Kind, name string, rate float64, tags []string) *Series {
-	h := hashKey(kind, name, rate, tags)
+	return r.LookupIn("", kind, name, rate, tags)
+}
+
+// LookupIn is Lookup within a namespace: series of different namespaces are distinct even with the
+// same name and tags. The agent uses the DogStatsD container ID as the namespace.
+func (r *Registry) LookupIn(ns string, kind Kind, name string, rate float64, tags []string) *Series {
+	h := hashKey(ns, kind, name, rate, tags)
 	sh := &r.shards[h&r.shardMask]
 	t := sh.t.Load()
 	for i := (h >> 32) & t.mask; ; i = (i + 1) & t.mask {
@@ -140,19 +147,20 @@ func (r *Registry) Lookup(kind Kind, name string, rate float64, tags []string) *
 		if e == nil {
 			break
 		}
-		if e.hash == h && e.matches(kind, name, rate, tags) {
+		if e.hash == h && e.matches(ns, kind, name, rate, tags) {
 			return e.s
 		}
 	}
-	return r.create(h, kind, name, rate, tags)
+	return r.create(h, ns, kind, name, rate, tags)
 }
 
 // create is Lookup's slow path: canonicalize, find or create the canonical series, then add this
 // spelling to the lookup table.
-func (r *Registry) create(h uint64, kind Kind, name string, rate float64, tags []string) *Series {
+func (r *Registry) create(h uint64, ns string, kind Kind, name string, rate float64, tags []string) *Series {
 	// Copy what the caller lent us: the strings may alias reused buffers (the agent's parser), and
 	// the slice must not escape Lookup, or every call would heap-allocate its variadic tags.
 	name = strings.Clone(name)
+	ns = strings.Clone(ns)
 	own := make([]string, len(tags))
 	for i, t := range tags {
 		own[i] = strings.Clone(t)
@@ -162,13 +170,13 @@ func (r *Registry) create(h uint64, kind Kind, name string, rate float64, tags [
 		r.rejected.Add(1)
 		return nil
 	}
-	key := canonicalKey(kind, spec.Name, rate, spec.Tags)
+	key := canonicalKey(ns, kind, spec.Name, rate, spec.Tags)
 
 	r.mu.Lock()
 	s := r.byKey[key]
 	if s == nil {
 		if r.cfg.MaxSeries > 0 && len(r.all)-r.overflow >= r.cfg.MaxSeries {
-			s = r.overflowLocked(kind, spec.Name, rate)
+			s = r.overflowLocked(ns, kind, spec.Name, rate)
 			r.mu.Unlock()
 			// No lookup entry for a folded key: that would let an unbounded key space grow the
 			// table past the cap. Each sample of a folded key pays the slow path and is counted.
@@ -177,21 +185,21 @@ func (r *Registry) create(h uint64, kind Kind, name string, rate float64, tags [
 			}
 			return s
 		}
-		s = r.newSeriesLocked(kind, spec, rate, key)
+		s = r.newSeriesLocked(ns, kind, spec, rate, key)
 	}
 	r.mu.Unlock()
-	r.insert(h, &entry{hash: h, kind: kind, rate: rate, name: name, tags: own, s: s})
+	r.insert(h, &entry{hash: h, ns: ns, kind: kind, rate: rate, name: name, tags: own, s: s})
 	return s
 }
 
 // overflowLocked returns the overflow series of a metric name, creating it within MaxOverflow.
-func (r *Registry) overflowLocked(kind Kind, name string, rate float64) *Series {
+func (r *Registry) overflowLocked(ns string, kind Kind, name string, rate float64) *Series {
 	spec, err := r.canon(kind, name, []string{OverflowTag})
 	if err != nil {
 		r.rejected.Add(1)
 		return nil
 	}
-	key := canonicalKey(kind, spec.Name, rate, spec.Tags)
+	key := canonicalKey(ns, kind, spec.Name, rate, spec.Tags)
 	if s := r.byKey[key]; s != nil {
 		return s
 	}
@@ -199,14 +207,14 @@ func (r *Registry) overflowLocked(kind Kind, name string, rate float64) *Series 
 		r.capDrops.Add(1)
 		return nil
 	}
-	s := r.newSeriesLocked(kind, spec, rate, key)
+	s := r.newSeriesLocked(ns, kind, spec, rate, key)
 	s.overflow = true
 	r.overflow++
 	return s
 }
 
-func (r *Registry) newSeriesLocked(kind Kind, spec Spec, rate float64, key string) *Series {
-	s := &Series{kind: kind, name: spec.Name, tags: spec.Tags, rate: rate, ext: spec.Ext}
+func (r *Registry) newSeriesLocked(ns string, kind Kind, spec Spec, rate float64, key string) *Series {
+	s := &Series{ns: ns, kind: kind, name: spec.Name, tags: spec.Tags, rate: rate, ext: spec.Ext}
 	switch kind {
 	case KindSet:
 		s.Set = &Set{max: r.cfg.MaxSetSize}
@@ -247,7 +255,7 @@ func (r *Registry) insert(h uint64, e *entry) {
 		if o == nil {
 			break
 		}
-		if o.hash == h && o.matches(e.kind, e.name, e.rate, e.tags) {
+		if o.hash == h && o.matches(e.ns, e.kind, e.name, e.rate, e.tags) {
 			if o.s.Dead() && !e.s.Dead() {
 				// A stale entry for an expired series that raced the table rebuild.
 				t.slots[i].Store(e)
@@ -286,7 +294,7 @@ func (r *Registry) Revive(s *Series) {
 			if s.overflow {
 				r.overflow++
 			}
-			key := canonicalKey(s.kind, s.name, s.rate, s.tags)
+			key := canonicalKey(s.ns, s.kind, s.name, s.rate, s.tags)
 			if r.byKey[key] == nil {
 				r.byKey[key] = s
 			}
@@ -372,7 +380,7 @@ func (r *Registry) remove(expired []*Series) {
 			continue // revived between the walk and now
 		}
 		s.removed = true
-		key := canonicalKey(s.kind, s.name, s.rate, s.tags)
+		key := canonicalKey(s.ns, s.kind, s.name, s.rate, s.tags)
 		if r.byKey[key] == s {
 			delete(r.byKey, key)
 		}
@@ -457,6 +465,7 @@ func (t *table) put(e *entry) {
 // entry maps one spelling of a key to its series.
 type entry struct {
 	hash uint64
+	ns   string
 	kind Kind
 	rate float64
 	name string
@@ -464,8 +473,8 @@ type entry struct {
 	s    *Series
 }
 
-func (e *entry) matches(kind Kind, name string, rate float64, tags []string) bool {
-	if e.kind != kind || e.rate != rate || e.name != name || len(e.tags) != len(tags) {
+func (e *entry) matches(ns string, kind Kind, name string, rate float64, tags []string) bool {
+	if e.kind != kind || e.rate != rate || e.name != name || len(e.tags) != len(tags) || e.ns != ns {
 		return false
 	}
 	for i, t := range tags {
@@ -484,10 +493,13 @@ const (
 // hashKey hashes a key as spelled: xxhash of the name and of each tag, chained so that order and
 // boundaries matter ("a","bc" differs from "ab","c"). Spellings that differ only in tag order get
 // different entries that point at the same canonical series.
-func hashKey(kind Kind, name string, rate float64, tags []string) uint64 {
+func hashKey(ns string, kind Kind, name string, rate float64, tags []string) uint64 {
 	h := xxhash.Sum64String(name) ^ uint64(kind)
 	for _, t := range tags {
 		h = bits.RotateLeft64(h*prime2, 31) ^ xxhash.Sum64String(t)
+	}
+	if ns != "" {
+		h = bits.RotateLeft64(h*prime1, 27) ^ xxhash.Sum64String(ns)
 	}
 	if rate != 0 {
 		h ^= math.Float64bits(rate) * prime1
@@ -500,13 +512,15 @@ func hashKey(kind Kind, name string, rate float64, tags []string) uint64 {
 }
 
 // canonicalKey is the identity of a canonical series: kind, name, rate and sorted tags.
-func canonicalKey(kind Kind, name string, rate float64, tags []string) string {
+func canonicalKey(ns string, kind Kind, name string, rate float64, tags []string) string {
 	var b strings.Builder
-	n := 2 + len(name) + 8
+	n := 3 + len(ns) + len(name) + 8
 	for _, t := range tags {
 		n += len(t) + 1
 	}
 	b.Grow(n)
+	b.WriteString(ns)
+	b.WriteByte(0)
 	b.WriteByte(byte(kind))
 	b.WriteString(name)
 	if rate != 0 {

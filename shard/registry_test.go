@@ -87,7 +87,7 @@ func TestCollisions(t *testing.T) {
 			if e == nil {
 				return nil
 			}
-			if e.hash == 42 && e.matches(KindCounter, name, 0, nil) {
+			if e.hash == 42 && e.matches("", KindCounter, name, 0, nil) {
 				return e.s
 			}
 		}
@@ -252,5 +252,34 @@ func TestSetBound(t *testing.T) {
 	}
 	if vals, dropped := s.Swap(nil); len(vals) != 0 || dropped != 0 {
 		t.Errorf("after Swap: %q %d, want empty", vals, dropped)
+	}
+}
+
+func TestNamespaces(t *testing.T) {
+	r := New(Config{}, testCanon)
+	a := r.LookupIn("ctr-1", KindCounter, "m", 0, []string{"k:v"})
+	b := r.LookupIn("ctr-2", KindCounter, "m", 0, []string{"k:v"})
+	c := r.Lookup(KindCounter, "m", 0, []string{"k:v"})
+	if a == b || a == c || b == c {
+		t.Fatal("namespaces share a series")
+	}
+	if a.Namespace() != "ctr-1" || c.Namespace() != "" {
+		t.Errorf("Namespace() = %q, %q", a.Namespace(), c.Namespace())
+	}
+	if r.LookupIn("ctr-1", KindCounter, "m", 0, []string{"k:v"}) != a {
+		t.Error("second lookup in a namespace missed")
+	}
+}
+
+func TestCounterFloat(t *testing.T) {
+	var c Counter
+	c.Add(2)
+	c.AddFloat(1.5)
+	c.AddFloat(1.25)
+	if i, f := c.Swap(), c.SwapFloat(); i != 2 || f != 2.75 {
+		t.Errorf("got %d + %v, want 2 + 2.75", i, f)
+	}
+	if c.LoadFloat() != 0 || c.Load() != 0 {
+		t.Error("not reset")
 	}
 }

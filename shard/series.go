@@ -38,6 +38,7 @@ type Series struct {
 	Reservoir *Reservoir
 	Set       *Set
 
+	ns       string
 	kind     Kind
 	overflow bool
 	name     string
@@ -52,6 +53,9 @@ type Series struct {
 	// Owned by the flusher.
 	idle int
 }
+
+// Namespace returns the namespace the series was looked up in (LookupIn), "" for Lookup.
+func (s *Series) Namespace() string { return s.ns }
 
 // Kind returns the series' kind.
 func (s *Series) Kind() Kind { return s.kind }
