@@ -28,19 +28,38 @@ type Addr struct {
 // Hosts may be DNS names or IP literals ("[::1]:8125"); they are not resolved here. Ports are
 // numeric, 1 to 65535.
 func ParseAddr(s string) (Addr, error) {
+	a, err := parseURL(s)
+	if err != nil {
+		return a, err
+	}
+	return a, a.check()
+}
+
+// ParseListenAddr parses an address to listen on, in the forms ParseAddr takes; unlike a
+// destination, a udp host may be empty ("udp://:8125", every interface) and the port may be 0
+// (the kernel picks one; Reader.Addr tells which).
+func ParseListenAddr(s string) (Addr, error) {
+	a, err := parseURL(s)
+	if err != nil {
+		return a, err
+	}
+	return a, checkListenAddr(a)
+}
+
+// parseURL splits a URL into an Addr without validating host, port or path.
+func parseURL(s string) (Addr, error) {
 	if s == "" {
 		return Addr{}, errors.New("netio: empty address")
 	}
 	scheme, rest, ok := strings.Cut(s, "://")
 	if !ok {
-		a := Addr{Network: "udp", Address: s}
-		return a, a.check()
+		return Addr{Network: "udp", Address: s}, nil
 	}
 	// Schemes are case-insensitive in URLs; an operator typing UDP:// means udp://.
 	a := Addr{Network: strings.ToLower(scheme), Address: rest}
 	switch a.Network {
 	case "udp", "udp4", "udp6", "unixgram":
-		return a, a.check()
+		return a, nil
 	case "unix":
 		return Addr{}, fmt.Errorf("netio: address %q: unix:// is a stream socket; use unixgram:// for datagrams", s)
 	default:

@@ -109,3 +109,31 @@ func FuzzParseAddr(f *testing.F) {
 		}
 	})
 }
+
+func TestParseListenAddr(t *testing.T) {
+	tests := []struct {
+		in, want, err string
+	}{
+		{"udp://127.0.0.1:0", "udp://127.0.0.1:0", ""},
+		{"udp://:8125", "udp://:8125", ""},
+		{"127.0.0.1:8125", "udp://127.0.0.1:8125", ""},
+		{"unixgram:///tmp/x.sock", "unixgram:///tmp/x.sock", ""},
+		{"udp://127.0.0.1:70000", "", "0 to 65535"},
+		{"udp://127.0.0.1", "", "missing port"},
+		{"unixgram://rel", "", "absolute"},
+		{"tcp://x:1", "", "unknown scheme"},
+		{"", "", "empty"},
+	}
+	for _, tt := range tests {
+		a, err := ParseListenAddr(tt.in)
+		if tt.err != "" {
+			if err == nil || !strings.Contains(err.Error(), tt.err) {
+				t.Errorf("ParseListenAddr(%q) error %v, want %q", tt.in, err, tt.err)
+			}
+			continue
+		}
+		if err != nil || a.String() != tt.want {
+			t.Errorf("ParseListenAddr(%q) = %v, %v; want %s", tt.in, a, err, tt.want)
+		}
+	}
+}

@@ -35,5 +35,20 @@
 //		h.Broadcast(frames, ends) // frames: whole frames back to back; ends[i]: end of frame i
 //	}
 //
+// Its Reader is the receiving side, for an agent that takes DogStatsD from services: ListenReader
+// binds a UDP address or a unixgram socket file and hands batches of datagrams to a Handler on
+// Readers goroutines. On Linux each goroutine receives up to 64 datagrams per recvmmsg(2) call
+// into buffers allocated once, UDP goroutines each own a socket sharing the port through
+// SO_REUSEPORT, and datagrams the kernel dropped for a full receive buffer are counted
+// (SO_RXQ_OVFL) in ReaderStats, with truncated datagrams and recovered handler panics.
+//
+//	r, err := netio.ListenReader(a, netio.ReaderConfig{}, func(reader int, datagrams [][]byte) {
+//		// parse; the slices are reused once this returns
+//	})
+//	if err != nil {
+//		return err
+//	}
+//	defer r.Close() // stops the goroutines; removes the unixgram socket file
+//
 // Unless its documentation says otherwise, a type's methods may not be called concurrently.
 package netio

@@ -1,0 +1,440 @@
+package netio
+
+import (
+	"errors"
+	"fmt"
+	"io/fs"
+	"net"
+	"os"
+	"runtime"
+	"strconv"
+	"sync"
+	"sync/atomic"
+	"syscall"
+	"time"
+	"unsafe"
+)
+
+const (
+	defaultRecvBuffer = 8 << 20
+	// defaultMaxUDPDatagram is the largest UDP datagram there is (payload 65507 over IPv4,
+	// 65527 over IPv6), so no UDP datagram is ever truncated by default.
+	defaultMaxUDPDatagram = 65535
+	// defaultMaxUnixDatagram is 8× DogStatsD's 8192-byte unixgram payload limit: clients may be
+	// configured for larger payloads, and a Unix datagram is bounded only by its sender's
+	// SO_SNDBUF. A big slot is cheap: the kernel touches only the pages a datagram fills.
+	defaultMaxUnixDatagram = 8 * 8192
+	defaultSocketMode      = 0o660
+
+	// readerMaxBackoff bounds the pause after repeated read errors, so that an error the kernel
+	// keeps returning costs a few calls per second instead of a spinning core.
+	readerMaxBackoff = 100 * time.Millisecond
+	readerCacheLine  = 64
+)
+
+// ReaderConfig configures a Reader. The zero value is ready to use: zero fields mean the
+// documented defaults.
+type ReaderConfig struct {
+	// Readers is the number of reading goroutines. For UDP on Linux each has its own socket,
+	// all bound to the same address with SO_REUSEPORT so the kernel spreads senders over them
+	// by source address and port; for unixgram, and elsewhere than Linux, they share one socket.
+	// Zero means GOMAXPROCS.
+	Readers int
+	// RecvBuffer is the SO_RCVBUF size, in bytes, asked for on each socket. Zero means 8 MiB;
+	// negative leaves the OS default. On Linux the reader first tries SO_RCVBUFFORCE, which
+	// only a process with CAP_NET_ADMIN (root) may use, then SO_RCVBUF, which the kernel caps at
+	// net.core.rmem_max. ReaderStats.RecvBuffer says what was granted. For unixgram the backlog
+	// is bounded by net.unix.max_dgram_qlen and the senders' SO_SNDBUF, not by this buffer.
+	RecvBuffer int
+	// BatchSize is the most datagrams one recvmmsg(2) call receives on Linux. Zero means 64;
+	// values above 1024 (UIO_MAXIOV) mean 1024. Unused elsewhere.
+	BatchSize int
+	// MaxDatagram is the size in bytes of each datagram buffer; a longer datagram is dropped
+	// and counted in ReaderStats.Truncated. Zero means 65535 for UDP (no datagram is too long)
+	// and 65536 for unixgram. Each reading goroutine holds BatchSize buffers of this size (4 MiB
+	// by default), of which only the pages datagrams have filled become resident.
+	MaxDatagram int
+	// SocketMode is the permission of the unixgram socket file; senders need write permission.
+	// Zero means 0660. Unused for UDP.
+	SocketMode os.FileMode
+}
+
+func (c ReaderConfig) withDefaults(unixgram bool) ReaderConfig {
+	if c.Readers <= 0 {
+		c.Readers = runtime.GOMAXPROCS(0)
+	}
+	if c.RecvBuffer == 0 {
+		c.RecvBuffer = defaultRecvBuffer
+	}
+	if c.BatchSize <= 0 {
+		c.BatchSize = defaultBatchSize
+	}
+	c.BatchSize = min(c.BatchSize, maxBatchSize)
+	if c.MaxDatagram <= 0 {
+		c.MaxDatagram = defaultMaxUDPDatagram
+		if unixgram {
+			c.MaxDatagram = defaultMaxUnixDatagram
+		}
+	}
+	if c.SocketMode == 0 {
+		c.SocketMode = defaultSocketMode
+	}
+	return c
+}
+
+// Handler receives a batch of datagrams read by reading goroutine number reader (0 to
+// Readers-1). The slices alias the reader's buffers and are valid only until the handler
+// returns: copy what must outlive the call. The handler runs on the reading goroutine, so it
+// must not block for long: while it runs, that goroutine reads nothing and the kernel queues,
+// then drops, what arrives. A panic in the handler is recovered and counted.
+type Handler func(reader int, datagrams [][]byte)
+
+// ReaderStats is a snapshot of a Reader's counters, all totals since ListenReader.
+type ReaderStats struct {
+	// Datagrams and Bytes count what was handed to the handler; Syscalls counts receive system
+	// calls (recvmmsg on Linux, one read per datagram elsewhere), including calls that found
+	// nothing to read.
+	Datagrams, Bytes, Syscalls uint64
+	// Truncated counts datagrams longer than MaxDatagram, dropped without reaching the handler.
+	Truncated uint64
+	// KernelDrops counts datagrams the kernel dropped because a socket's receive buffer was
+	// full, summed over sockets. Linux only (SO_RXQ_OVFL); zero elsewhere. The kernel reports
+	// its running count with the next datagram it delivers, so drops show up only once traffic
+	// after them has been read.
+	KernelDrops uint64
+	// Panics counts handler panics recovered; the reading goroutine went on reading.
+	Panics uint64
+	// Errors counts failed receive calls other than those caused by Close; after each, the
+	// goroutine pauses briefly (longer if they repeat, at most 100ms) and reads on.
+	Errors uint64
+	// RecvBuffer is the receive buffer size each socket got, as getsockopt(SO_RCVBUF) reports
+	// it: Linux reports twice the size granted, the other half being its bookkeeping allowance.
+	// Where the OS cannot say, it is the size last accepted.
+	RecvBuffer int
+	// Sockets is the number of sockets the Reader reads from.
+	Sockets int
+}
+
+// Reader receives datagrams on a UDP address or a Unix datagram socket with several goroutines
+// and hands them, in batches, to a Handler. The zero value is not usable: create one with
+// ListenReader and stop it with Close. Its methods are safe from any goroutine.
+//
+// On Linux each goroutine receives up to BatchSize datagrams per recvmmsg(2) call through its
+// socket's syscall.RawConn, into buffers allocated once: a batch costs one system call and no
+// allocation, and Syscalls grows by about Datagrams/BatchSize when the sender outpaces the
+// reader. Goroutines that share a socket (unixgram) take turns in receiving, so one runs the
+// handler while another receives. Elsewhere each goroutine makes one Read per datagram into its own buffer and hands
+// the handler batches of one; BatchSize and KernelDrops are then unused, and unixgram is
+// unsupported on Windows.
+type Reader struct {
+	addr    Addr
+	handler Handler
+	socks   []*readerSocket
+	workers []*readerWorker
+	wg      sync.WaitGroup
+	rcvbuf  int
+
+	// unixPath and unixFile identify the socket file ListenReader created, so Close removes it
+	// only while it is still that file.
+	unixPath string
+	unixFile os.FileInfo
+
+	closing   atomic.Bool
+	closeOnce sync.Once
+	closeErr  error
+}
+
+// readerSocket is one socket and what the kernel told about it.
+type readerSocket struct {
+	conn net.PacketConn
+	// drops extends the kernel's 32-bit running drop count of the socket to 64 bits.
+	drops atomic.Uint64
+}
+
+// observeDrops folds in the kernel's running drop count v. Goroutines sharing a socket may
+// observe counts out of order, so only a forward move (modulo 2^32) of less than 2^31 is taken:
+// this keeps the largest count seen and survives the kernel counter's wrap-around. (A real jump
+// of 2^31 drops between two delivered datagrams would read as a stale count.)
+func (s *readerSocket) observeDrops(v uint32) {
+	for {
+		old := s.drops.Load()
+		d := v - uint32(old)
+		if d == 0 || d >= 1<<31 {
+			return
+		}
+		if s.drops.CompareAndSwap(old, old+uint64(d)) {
+			return
+		}
+	}
+}
+
+// readerCounters are one goroutine's totals. The goroutine adds to them once per batch.
+type readerCounters struct {
+	datagrams, bytes, syscalls, truncated, panics, errors atomic.Uint64
+}
+
+// readerWorker is one reading goroutine's state. The counters are padded to their own cache
+// lines so that Stats, and neighbouring heap objects, do not slow the goroutine's adds.
+type readerWorker struct {
+	_ [readerCacheLine]byte
+	c readerCounters
+	_ [readerCacheLine - unsafe.Sizeof(readerCounters{})%readerCacheLine]byte
+
+	id   int
+	r    *Reader
+	sock *readerSocket
+	recv receiver // platform receive state
+}
+
+// ListenReader binds a (udp, udp4, udp6 or unixgram) and starts cfg.Readers goroutines that
+// pass what arrives to h. A udp Addr may use port 0, for a port the kernel picks (see Addr),
+// and an empty host, for all interfaces.
+//
+// For UDP with several sockets, a fixed port already bound by any socket, even one of another
+// Reader, is refused, because SO_REUSEPORT would otherwise let two listeners of the same user
+// silently split the traffic. A unixgram path is replaced only when it is a stale socket
+// (nobody receives on it); a live socket or any other kind of file there is an error. The new
+// socket file gets cfg.SocketMode.
+func ListenReader(a Addr, cfg ReaderConfig, h Handler) (*Reader, error) {
+	if h == nil {
+		return nil, errors.New("netio: ListenReader: nil handler")
+	}
+	unixgram := a.Network == "unixgram"
+	if err := checkListenAddr(a); err != nil {
+		return nil, err
+	}
+	if unixgram && runtime.GOOS == "windows" {
+		return nil, fmt.Errorf("netio: %s: unixgram sockets are not supported on windows", a)
+	}
+	cfg = cfg.withDefaults(unixgram)
+	r := &Reader{addr: a, handler: h}
+	var err error
+	if unixgram {
+		err = r.listenUnixgram(cfg)
+	} else {
+		err = r.listenUDP(cfg)
+	}
+	if err != nil {
+		r.shutdown()
+		return nil, err
+	}
+	for i := range cfg.Readers {
+		w := &readerWorker{id: i, r: r, sock: r.socks[i%len(r.socks)]}
+		if err := w.recv.init(w.sock.conn, cfg); err != nil {
+			r.shutdown()
+			return nil, fmt.Errorf("netio: listen %s: %w", a, err)
+		}
+		r.workers = append(r.workers, w)
+	}
+	r.wg.Add(len(r.workers))
+	for _, w := range r.workers {
+		go w.run()
+	}
+	return r, nil
+}
+
+// checkListenAddr validates a for listening: unlike a destination, a udp host may be empty and
+// the port may be 0.
+func checkListenAddr(a Addr) error {
+	switch a.Network {
+	case "unixgram":
+		return a.check()
+	case "udp", "udp4", "udp6":
+	default:
+		return a.check() // says what is wrong with the network
+	}
+	_, p, err := net.SplitHostPort(a.Address)
+	if err != nil {
+		return fmt.Errorf("netio: listen %s address %q: %w", a.Network, a.Address, err)
+	}
+	if _, err := strconv.ParseUint(p, 10, 16); err != nil {
+		return fmt.Errorf("netio: listen %s address %q: port %q is not a number from 0 to 65535", a.Network, a.Address, p)
+	}
+	return nil
+}
+
+// listenUDP binds the UDP sockets: one per reader on Linux, one elsewhere.
+func (r *Reader) listenUDP(cfg ReaderConfig) error {
+	conns, err := listenUDPSockets(r.addr, cfg.Readers)
+	for _, c := range conns {
+		r.socks = append(r.socks, &readerSocket{conn: c})
+	}
+	if err != nil {
+		return err
+	}
+	r.addr.Address = conns[0].LocalAddr().String()
+	return r.configure(cfg)
+}
+
+// listenUnixgram binds the socket file, replacing a stale one, and sets its mode.
+func (r *Reader) listenUnixgram(cfg ReaderConfig) error {
+	path := r.addr.Address
+	if err := removeStaleSocket(path); err != nil {
+		return fmt.Errorf("netio: listen %s: %w", r.addr, err)
+	}
+	c, err := net.ListenUnixgram("unixgram", &net.UnixAddr{Name: path, Net: "unixgram"})
+	if err != nil {
+		return fmt.Errorf("netio: listen %s: %w", r.addr, err)
+	}
+	r.socks = append(r.socks, &readerSocket{conn: c})
+	// Recorded before anything else can fail, so that shutdown removes the file we created.
+	fi, err := os.Lstat(path)
+	if err != nil {
+		return fmt.Errorf("netio: listen %s: %w", r.addr, err)
+	}
+	r.unixPath, r.unixFile = path, fi
+	// The socket briefly has the umask's mode; chmod on the path is the only portable way to
+	// set it, as fchmod on a socket does not change the file.
+	if err := os.Chmod(path, cfg.SocketMode); err != nil {
+		return fmt.Errorf("netio: listen %s: %w", r.addr, err)
+	}
+	return r.configure(cfg)
+}
+
+// removeStaleSocket makes path free to bind: absent is fine; a socket nobody receives on (left
+// by a process that died) is removed; a live socket, or anything that is not a socket, is an
+// error, because removing it would steal another process's traffic or destroy a user's file.
+func removeStaleSocket(path string) error {
+	fi, err := os.Lstat(path)
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	if fi.Mode()&fs.ModeSocket == 0 {
+		return fmt.Errorf("%s exists and is not a socket (mode %v); not removing it", path, fi.Mode())
+	}
+	c, err := net.DialUnix("unixgram", nil, &net.UnixAddr{Name: path, Net: "unixgram"})
+	if err == nil {
+		c.Close()
+		return fmt.Errorf("%s is in use: another process receives on it", path)
+	}
+	if !errors.Is(err, syscall.ECONNREFUSED) {
+		// EPROTOTYPE (a live stream socket), EACCES, ...: not provably stale, so not ours to remove.
+		return fmt.Errorf("%s exists and may be in use: %w", path, err)
+	}
+	if err := os.Remove(path); err != nil && !errors.Is(err, fs.ErrNotExist) {
+		return fmt.Errorf("remove stale socket: %w", err)
+	}
+	return nil
+}
+
+// configure sets the receive buffer (and on Linux the drop reporting) on every socket.
+func (r *Reader) configure(cfg ReaderConfig) error {
+	for _, s := range r.socks {
+		n, err := configureSocket(s.conn, cfg.RecvBuffer)
+		if err != nil {
+			return fmt.Errorf("netio: listen %s: %w", r.addr, err)
+		}
+		r.rcvbuf = n
+	}
+	return nil
+}
+
+// Addr returns the address the Reader listens on: for udp, the bound address with the port
+// the kernel chose when a asked for port 0.
+func (r *Reader) Addr() Addr { return r.addr }
+
+// Stats returns the Reader's counters. It is safe to call at any time, even after Close.
+func (r *Reader) Stats() ReaderStats {
+	st := ReaderStats{RecvBuffer: r.rcvbuf, Sockets: len(r.socks)}
+	for _, w := range r.workers {
+		st.Datagrams += w.c.datagrams.Load()
+		st.Bytes += w.c.bytes.Load()
+		st.Syscalls += w.c.syscalls.Load()
+		st.Truncated += w.c.truncated.Load()
+		st.Panics += w.c.panics.Load()
+		st.Errors += w.c.errors.Load()
+	}
+	for _, s := range r.socks {
+		st.KernelDrops += s.drops.Load()
+	}
+	return st
+}
+
+// Close closes the sockets, which ends any receive in progress, waits for the reading
+// goroutines (so for handler calls in progress), and removes the unixgram socket file if it is
+// still the one ListenReader created. Calling Close again returns the first call's result.
+// Calling it from the handler deadlocks: Close would wait for the call it is part of.
+func (r *Reader) Close() error {
+	r.closeOnce.Do(func() { r.closeErr = r.shutdown() })
+	return r.closeErr
+}
+
+func (r *Reader) shutdown() error {
+	r.closing.Store(true)
+	var first error
+	for _, s := range r.socks {
+		if err := s.conn.Close(); err != nil && first == nil {
+			first = fmt.Errorf("netio: close %s: %w", r.addr, err)
+		}
+	}
+	r.wg.Wait()
+	if r.unixPath != "" {
+		// Another process may have replaced a file it believed stale after we closed; that one
+		// is not ours.
+		if fi, err := os.Lstat(r.unixPath); err == nil && os.SameFile(fi, r.unixFile) {
+			if err := os.Remove(r.unixPath); err != nil && first == nil {
+				first = fmt.Errorf("netio: close %s: %w", r.addr, err)
+			}
+		}
+	}
+	return first
+}
+
+// run is a reading goroutine: receive a batch, hand it over, count, until Close.
+func (w *readerWorker) run() {
+	defer w.r.wg.Done()
+	var backoff time.Duration
+	for {
+		batch, t, err := w.recv.receive()
+		w.add(&t)
+		if err != nil {
+			if w.r.closing.Load() || errors.Is(err, net.ErrClosed) {
+				return
+			}
+			w.c.errors.Add(1)
+			backoff = min(max(2*backoff, time.Millisecond), readerMaxBackoff)
+			time.Sleep(backoff)
+			continue
+		}
+		backoff = 0
+		if t.dropsSeen {
+			w.sock.observeDrops(t.drops)
+		}
+		if len(batch) > 0 {
+			w.deliver(batch)
+		}
+	}
+}
+
+// deliver calls the handler, recovering a panic so that one bad datagram cannot stop intake.
+func (w *readerWorker) deliver(batch [][]byte) {
+	defer func() {
+		if recover() != nil {
+			w.c.panics.Add(1)
+		}
+	}()
+	w.r.handler(w.id, batch)
+}
+
+// readTally is what one receive call did.
+type readTally struct {
+	datagrams, bytes, syscalls, truncated uint64
+	drops                                 uint32 // latest kernel running drop count seen
+	dropsSeen                             bool
+}
+
+func (w *readerWorker) add(t *readTally) {
+	if t.syscalls != 0 {
+		w.c.syscalls.Add(t.syscalls)
+	}
+	if t.datagrams != 0 {
+		w.c.datagrams.Add(t.datagrams)
+		w.c.bytes.Add(t.bytes)
+	}
+	if t.truncated != 0 {
+		w.c.truncated.Add(t.truncated)
+	}
+}
