@@ -70,7 +70,8 @@ type StatsdConfig struct {
 	// disables the exporter (values are still aggregated and flushed, e.g. for Writer).
 	Address string
 	// Writer, when non-nil, receives every payload instead of a socket, each followed by '\n'
-	// (for a console or tests). Address is then ignored.
+	// (for a console or tests), and if it has a Flush() error method (like bufio.Writer), Flush is
+	// called at the end of each flush. Address is then ignored.
 	Writer io.Writer
 	// MaxPacketSize is the largest payload in bytes. Zero means 1432 for UDP (safe for a 1500-byte
 	// MTU) and 8192 for Unix datagram sockets and Writer.

@@ -33,6 +33,11 @@ type exporter struct {
 	prevTel  Stats // telemetry counters as last sent
 	failing  bool  // upstream state, for logging once per change
 
+	fwdMu    sync.Mutex
+	fwd      []byte // forwarded lines, each followed by '\n', waiting for the next flush
+	fwdSpare []byte
+	fwdMax   int
+
 	flushes       atomic.Uint64
 	lines         atomic.Uint64
 	tooLong       atomic.Uint64
@@ -80,6 +85,7 @@ func (e *exporter) flush(r *Recorder) {
 		e.visit = e.emit
 	}
 	r.reg.Flush(e.visit)
+	e.emitForwarded()
 	if e.cfg.Telemetry {
 		e.emitTelemetry(r)
 	}
@@ -92,6 +98,44 @@ func (e *exporter) flush(r *Recorder) {
 	e.packer.Reset(nil)
 	e.flushes.Add(1)
 	e.lastFlushNs.Store(int64(time.Since(start)))
+}
+
+// setForwardLimit sets how many bytes of forwarded lines may wait for a flush.
+func (e *exporter) setForwardLimit(n int) {
+	e.fwdMu.Lock()
+	e.fwdMax = n
+	e.fwdMu.Unlock()
+}
+
+// forward queues a line to go upstream unchanged at the next flush; false when the queue is full.
+func (e *exporter) forward(line []byte) bool {
+	e.fwdMu.Lock()
+	defer e.fwdMu.Unlock()
+	if len(e.fwd)+len(line)+1 > e.fwdMax {
+		return false
+	}
+	e.fwd = append(append(e.fwd, line...), '\n')
+	return true
+}
+
+// emitForwarded packs the forwarded lines. Two buffers alternate so intake goes on while they are
+// packed.
+func (e *exporter) emitForwarded() {
+	e.fwdMu.Lock()
+	buf := e.fwd
+	e.fwd = e.fwdSpare[:0]
+	e.fwdMu.Unlock()
+	for lines := buf; len(lines) > 0; {
+		i := 0
+		for i < len(lines) && lines[i] != '\n' {
+			i++
+		}
+		e.packer.End(append(e.packer.Begin(), lines[:i]...))
+		lines = lines[min(i+1, len(lines)):]
+	}
+	e.fwdMu.Lock()
+	e.fwdSpare = buf[:0]
+	e.fwdMu.Unlock()
 }
 
 // keepBuf keeps the flush buffer for the next flush: a steady flush allocates nothing. It is not a
@@ -119,6 +163,11 @@ func (e *exporter) send() {
 		for _, p := range e.payloads {
 			e.scratch = append(append(e.scratch[:0], p...), '\n')
 			if _, err := w.Write(e.scratch); err != nil {
+				e.writeErrs.Add(1)
+			}
+		}
+		if f, ok := w.(interface{ Flush() error }); ok {
+			if err := f.Flush(); err != nil {
 				e.writeErrs.Add(1)
 			}
 		}

@@ -35,6 +35,23 @@ type Recorder struct {
 	invalidValues atomic.Uint64
 }
 
+// CheckConfig reports whether New would accept cfg, without starting anything.
+func CheckConfig(cfg Config) error {
+	rc, err := cfg.resolve()
+	if err != nil {
+		return err
+	}
+	if rc.TCP.Enabled {
+		if rc.TCP.MaxClients < 0 {
+			return fmt.Errorf("agent: negative TCP.MaxClients %d", rc.TCP.MaxClients)
+		}
+		if rc.TCP.WriteTimeout < 0 || rc.TCP.CloseTimeout < 0 {
+			return fmt.Errorf("agent: negative TCP timeout")
+		}
+	}
+	return nil
+}
+
 // New returns a running Recorder. Its flush goroutine exports every cfg.Interval until Close.
 // It fails only for an invalid configuration; an unreachable DogStatsD server is not an error
 // (the exporter counts what it cannot send and keeps trying).

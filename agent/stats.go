@@ -36,18 +36,18 @@ type Stats struct {
 	WriteErrors        uint64 // failed writes to Statsd.Writer
 
 	// The TCP stream (zero when TCP is off).
-	TCPClients         uint64 // connected now
-	TCPAccepted        uint64 // connections accepted
-	TCPEvents          uint64 // events encoded (each once, whatever the number of clients)
-	TCPFrames          uint64 // frames delivered, summed over clients
-	TCPBytes           uint64 // bytes delivered, summed over clients
-	TCPWrites          uint64 // write syscalls (one writev per client wake-up)
-	TCPRejected        uint64 // connections closed at once: MaxClients reached
-	TCPTimedOut        uint64 // clients disconnected for missing WriteTimeout
-	TCPDroppedIntake   uint64 // events dropped because the intake was full (the newest)
-	TCPDroppedSlow     uint64 // frames dropped from a full client queue (the oldest)
-	TCPDroppedGone     uint64 // frames still queued for a client that went away
-	TCPDroppedNegative uint64 // negative counter adds, which the protocol cannot carry
+	TCPClients                uint64 // connected now
+	TCPAccepted               uint64 // connections accepted
+	TCPEvents                 uint64 // events encoded (each once, whatever the number of clients)
+	TCPFrames                 uint64 // frames delivered, summed over clients
+	TCPBytes                  uint64 // bytes delivered, summed over clients
+	TCPWrites                 uint64 // write syscalls (one writev per client wake-up)
+	TCPRejected               uint64 // connections closed at once: MaxClients reached
+	TCPTimedOut               uint64 // clients disconnected for missing WriteTimeout
+	TCPDroppedIntake          uint64 // events dropped because the intake was full (the newest)
+	TCPDroppedSlow            uint64 // frames dropped from a full client queue (the oldest)
+	TCPDroppedGone            uint64 // frames still queued for a client that went away
+	TCPDroppedUnrepresentable uint64 // negative or fractional counter adds, which the protocol cannot carry
 }
 
 // Stats returns the recorder's counters.
@@ -92,7 +92,7 @@ func (r *Recorder) Stats() Stats {
 		st.TCPDroppedIntake = sm.intakeDrops.Load()
 		st.TCPDroppedSlow = hs.DroppedSlow
 		st.TCPDroppedGone = hs.DroppedGone
-		st.TCPDroppedNegative = sm.negative.Load()
+		st.TCPDroppedUnrepresentable = sm.unrepr.Load()
 	}
 	return st
 }
@@ -124,7 +124,7 @@ var telemetry = []struct {
 	{"statshard.tcp.dropped", "reason:intake_full", func(s *Stats) uint64 { return s.TCPDroppedIntake }},
 	{"statshard.tcp.dropped", "reason:client_slow", func(s *Stats) uint64 { return s.TCPDroppedSlow }},
 	{"statshard.tcp.dropped", "reason:client_gone", func(s *Stats) uint64 { return s.TCPDroppedGone }},
-	{"statshard.tcp.dropped", "reason:negative_counter", func(s *Stats) uint64 { return s.TCPDroppedNegative }},
+	{"statshard.tcp.dropped", "reason:unrepresentable", func(s *Stats) uint64 { return s.TCPDroppedUnrepresentable }},
 }
 
 // emitTelemetry appends the recorder's own counters (deltas since the last flush) and its series

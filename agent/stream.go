@@ -29,8 +29,8 @@ const (
 // every connected client, as length-delimited protobuf Events (wire/pb) that metrics-rs's
 // metrics-observer and any protobuf client can read.
 //
-// Counters stream as increment_counter (negative adds cannot be expressed and are counted in
-// Stats.TCPDroppedNegative), gauges as set_gauge, increment_gauge or decrement_gauge, histograms
+// Counters stream as increment_counter (negative or fractional adds cannot be expressed and are
+// counted in Stats.TCPDroppedUnrepresentable), gauges as set_gauge, increment_gauge or decrement_gauge, histograms
 // and distributions as record_histogram. Sets are not streamed: the protocol has no set type.
 // Sampled calls stream only the calls they keep.
 type TCPConfig struct {
@@ -81,7 +81,7 @@ type stream struct {
 	clock atomic.Int64
 
 	intakeDrops atomic.Uint64
-	negative    atomic.Uint64
+	unrepr      atomic.Uint64
 	events      atomic.Uint64
 
 	metaMu  sync.Mutex
@@ -158,10 +158,19 @@ func (st *stream) publish(s *shard.Series, op pb.Op, bits uint64) {
 
 func (st *stream) counter(s *shard.Series, n int64) {
 	if n < 0 {
-		st.negative.Add(1)
+		st.unrepr.Add(1)
 		return
 	}
 	st.publish(s, pb.IncrementCounter, uint64(n))
+}
+
+// counterValue streams a counter add received by the intake, which may be fractional.
+func (st *stream) counterValue(s *shard.Series, v float64) {
+	if v < 0 || v != math.Trunc(v) || v >= 1<<64 {
+		st.unrepr.Add(1)
+		return
+	}
+	st.publish(s, pb.IncrementCounter, uint64(v))
 }
 
 func (st *stream) gaugeAdd(s *shard.Series, d float64) {

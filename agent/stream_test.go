@@ -151,8 +151,8 @@ func TestStreamDeliversEveryEvent(t *testing.T) {
 	if !slices.Equal(events, want) {
 		t.Errorf("events:\ngot  %q\nwant %q", events, want)
 	}
-	if got := r.Stats().TCPDroppedNegative; got != 1 {
-		t.Errorf("TCPDroppedNegative = %d, want 1", got)
+	if got := r.Stats().TCPDroppedUnrepresentable; got != 1 {
+		t.Errorf("TCPDroppedUnrepresentable = %d, want 1", got)
 	}
 }
 

@@ -1,22 +1,28 @@
-// Command agent runs statshard as a standalone process.
+// Command agent is the standalone statshard agent. It receives DogStatsD datagrams from services
+// written in any language, aggregates them in the same lock-free shards as the library, forwards
+// the aggregates upstream in sendmmsg batches, and serves every ingested sample live on a TCP
+// stream of length-delimited protobuf that metrics-rs's metrics-observer can read.
 //
-// This first version records the agent's own runtime metrics (goroutines, heap, GC, uptime) and
-// the recorder's self-telemetry, and flushes them every interval to a DogStatsD server given by
-// -upstream, or prints each flush's DogStatsD lines to stdout when -upstream is empty. It serves
-// every recorded event live on -tcp (loopback by default) as length-delimited protobuf, readable
-// by metrics-rs's metrics-observer. DogStatsD intake from other services comes next (see the
-// project's issues).
+// With no arguments it listens for DogStatsD on udp://127.0.0.1:8125, prints each flush (every
+// 10 s) to stdout as a table, serves the stream on 127.0.0.1:5000 and its own metrics on
+// http://127.0.0.1:8127/metrics:
 //
-// Usage:
+//	go run ./cmd/agent
+//	echo "page.views:1|c|#env:dev" | nc -u -w0 127.0.0.1 8125
 //
-//	agent [-upstream udp://127.0.0.1:8125] [-interval 10s] [-tcp 127.0.0.1:5000|off]
+// Run `agent -h` for every flag. Each flag can also be set with an environment variable
+// STATSHARD_<FLAG> (e.g. STATSHARD_UPSTREAM=udp://datadog:8125), or in a JSON file given with
+// -config whose keys are the flag names with '_' for '-' (see the README). Command-line flags win
+// over the environment, which wins over the file.
 //
-// Each flag can also be set with an environment variable STATSHARD_<FLAG> (e.g.
-// STATSHARD_UPSTREAM); a flag on the command line wins.
+// Signals: SIGTERM or SIGINT stops the intake, flushes what is pending upstream, closes stream
+// clients and exits within -shutdown-timeout. SIGHUP reloads the -config file: a file that does not
+// parse or validate keeps the running configuration and logs why.
 package main
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"flag"
 	"fmt"
@@ -26,73 +32,21 @@ import (
 	"os/signal"
 	"runtime"
 	"runtime/debug"
-	"strings"
 	"syscall"
 	"time"
-
-	"github.com/statshard/statshard/agent"
 )
 
 func main() {
-	if err := run(os.Args[1:], os.Stdout, os.Stderr, signalContext()); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			os.Exit(0)
-		}
+	sigs := make(chan os.Signal, 4)
+	signal.Notify(sigs, os.Interrupt, syscall.SIGTERM, syscall.SIGHUP)
+	err := run(os.Args[1:], os.Stdout, os.Stderr, sigs)
+	if errors.Is(err, flag.ErrHelp) {
+		os.Exit(0)
+	}
+	if err != nil {
 		fmt.Fprintln(os.Stderr, "agent:", err)
-		os.Exit(2)
+		os.Exit(1)
 	}
-}
-
-func signalContext() context.Context {
-	ctx, _ := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	return ctx
-}
-
-type options struct {
-	upstream string
-	tcp      string
-	interval time.Duration
-	version  bool
-}
-
-func parseFlags(args []string, stderr io.Writer) (options, error) {
-	var o options
-	fs := flag.NewFlagSet("agent", flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	fs.StringVar(&o.upstream, "upstream", "", "where aggregates go: udp://host:port or unixgram:///path; empty prints each flush to stdout")
-	fs.StringVar(&o.tcp, "tcp", agent.DefaultTCPAddress, "TCP event stream listen address (length-delimited protobuf, metrics-observer compatible); off disables it")
-	fs.DurationVar(&o.interval, "interval", 10*time.Second, "flush interval")
-	fs.BoolVar(&o.version, "version", false, "print the version and exit")
-	// Environment variables STATSHARD_<FLAG> set defaults; flags given on the command line win.
-	var envErr error
-	fs.VisitAll(func(f *flag.Flag) {
-		env := "STATSHARD_" + strings.ToUpper(strings.ReplaceAll(f.Name, "-", "_"))
-		if v, ok := os.LookupEnv(env); ok {
-			if err := f.Value.Set(v); err != nil && envErr == nil {
-				envErr = fmt.Errorf("%s=%q: %w", env, v, err)
-			}
-		}
-	})
-	if envErr != nil {
-		return o, envErr
-	}
-	if err := fs.Parse(args); err != nil {
-		return o, err
-	}
-	if fs.NArg() > 0 {
-		return o, fmt.Errorf("unexpected arguments %q", fs.Args())
-	}
-	if o.interval <= 0 {
-		return o, fmt.Errorf("-interval must be positive, got %v", o.interval)
-	}
-	return o, nil
-}
-
-func orOff(s string) string {
-	if s == "" {
-		return "off"
-	}
-	return s
 }
 
 func version() string {
@@ -102,60 +56,97 @@ func version() string {
 	return "(devel)"
 }
 
-func run(args []string, stdout, stderr io.Writer, ctx context.Context) error {
-	o, err := parseFlags(args, stderr)
-	if err != nil {
-		return err
-	}
-	if o.version {
+// run is the agent: it returns when a terminating signal arrives on sigs (or sigs is closed).
+func run(args []string, stdout, stderr io.Writer, sigs <-chan os.Signal) error {
+	s, configPath, act, err := load(args, stderr)
+	if act.version {
 		fmt.Fprintln(stdout, "statshard agent", version(), runtime.Version())
 		return nil
 	}
-	log := slog.New(slog.NewTextHandler(stderr, nil))
-	cfg := agent.Config{Interval: o.interval, Telemetry: true, Logger: log}
-	dest := o.upstream
-	if o.upstream == "" {
-		cfg.Statsd.Writer = stdout
-		dest = "stdout"
-	} else {
-		cfg.Statsd.Address = o.upstream
-	}
-	if o.tcp != "off" {
-		cfg.TCP = agent.TCPConfig{Enabled: true, Address: o.tcp}
-	}
-	rec, err := agent.New(cfg)
 	if err != nil {
 		return err
 	}
-	log.Info("statshard agent started", "version", version(), "upstream", dest, "interval", o.interval, "tcp", orOff(rec.TCPAddr()))
-
-	start := time.Now()
-	goroutines := rec.Gauge("statshard.agent.goroutines")
-	heap := rec.Gauge("statshard.agent.heap_bytes")
-	gcs := rec.Counter("statshard.agent.gc")
-	uptime := rec.Gauge("statshard.agent.uptime_seconds")
-	var lastGC uint32
-	sample := func() {
-		var ms runtime.MemStats
-		runtime.ReadMemStats(&ms)
-		goroutines.Set(float64(runtime.NumGoroutine()))
-		heap.Set(float64(ms.HeapAlloc))
-		gcs.Add(int64(ms.NumGC - lastGC))
-		lastGC = ms.NumGC
-		uptime.Set(time.Since(start).Seconds())
+	if act.checkConfig {
+		b, _ := json.MarshalIndent(s, "", "  ")
+		fmt.Fprintf(stdout, "%s\nconfiguration OK\n", b)
+		return nil
 	}
-	sample()
-	t := time.NewTicker(time.Second)
-	defer t.Stop()
-	for {
-		select {
-		case <-t.C:
-			sample()
-		case <-ctx.Done():
-			sample()
-			err := rec.Close() // final flush
-			log.Info("statshard agent stopped", "stats", fmt.Sprintf("%+v", rec.Stats()))
+	level, _ := parseLevel(s.LogLevel)
+	log := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: level}))
+
+	p, err := start(s, stdout, log)
+	if err != nil {
+		return err
+	}
+	var cur pipelineRef
+	cur.Store(p)
+	var web *httpServer
+	if s.HTTP != "off" {
+		if web, err = serveHTTP(s.HTTP, s.Pprof, &cur, log); err != nil {
+			p.stop(time.Duration(s.ShutdownTimeout), log)
 			return err
 		}
 	}
+	log.Info("statshard agent started", "version", version(), "listen", p.in.Addrs(), "upstream", orStdout(s.Upstream),
+		"tcp", orOff(p.rec.TCPAddr()), "http", orOff(web.addr()), "interval", time.Duration(s.Interval))
+
+	for sig := range sigs {
+		if sig != syscall.SIGHUP {
+			log.Info("statshard agent stopping", "signal", sig.String())
+			break
+		}
+		if configPath == "" {
+			log.Warn("SIGHUP: no -config file to reload")
+			continue
+		}
+		ns, _, _, err := load(args, io.Discard)
+		if err != nil {
+			log.Error("SIGHUP: configuration rejected, keeping the running one", "err", err)
+			continue
+		}
+		// The intake and stream sockets are rebound, so the old pipeline stops first: datagrams
+		// sent in that moment are lost (the kernel refuses them) and stream clients reconnect.
+		old := cur.Load()
+		old.stop(time.Duration(s.ShutdownTimeout), log)
+		np, err := start(ns, stdout, log)
+		if err != nil {
+			log.Error("SIGHUP: new configuration failed to start, restarting the old one", "err", err)
+			if np, err = start(s, stdout, log); err != nil {
+				return fmt.Errorf("restarting after a failed reload: %w", err)
+			}
+		} else {
+			s = ns
+			log.Info("configuration reloaded", "config", configPath)
+		}
+		cur.Store(np)
+	}
+	timeout := time.Duration(s.ShutdownTimeout)
+	ctx, cancel := context.WithTimeout(context.Background(), timeout)
+	defer cancel()
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		cur.Load().stop(timeout, log)
+		web.close(ctx)
+	}()
+	select {
+	case <-done:
+		return nil
+	case <-ctx.Done():
+		return fmt.Errorf("shutdown took longer than %v", timeout)
+	}
+}
+
+func orOff(s string) string {
+	if s == "" {
+		return "off"
+	}
+	return s
+}
+
+func orStdout(s string) string {
+	if s == "" {
+		return "stdout (table)"
+	}
+	return s
 }

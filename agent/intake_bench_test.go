@@ -1,0 +1,96 @@
+package agent
+
+import (
+	"fmt"
+	"strings"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/statshard/statshard/netio"
+)
+
+// intakePayload is a 1432-byte-or-less datagram full of tagged counter lines over 100 series.
+func intakePayload(i int) []byte {
+	var b strings.Builder
+	for n := 0; ; n++ {
+		l := fmt.Sprintf("svc.requests:1|c|#env:prod,route:/api/v%d,code:200\n", (i+n)%100)
+		if b.Len()+len(l) > 1432 {
+			break
+		}
+		b.WriteString(l)
+	}
+	return []byte(strings.TrimSuffix(b.String(), "\n"))
+}
+
+// BenchmarkIntake compares the whole intake (receive + parse + aggregate) with a raw recvmmsg loop
+// that only counts bytes, on the same socket setup and the same sender: the kernel ceiling. The
+// sender blasts b.N datagrams with sendmmsg from another goroutine; both report lines/s received
+// and the share the kernel dropped. Run with -benchtime 200000x or more.
+func BenchmarkIntake(b *testing.B) {
+	payloads := make([][]byte, 64)
+	for i := range payloads {
+		payloads[i] = intakePayload(i)
+	}
+	linesPer := strings.Count(string(payloads[0]), "\n") + 1
+	for _, readers := range []int{1, 2} {
+		b.Run(fmt.Sprintf("raw-recvmmsg/readers=%d", readers), func(b *testing.B) {
+			var dgs atomic.Int64
+			rd, err := netio.ListenReader(netio.Addr{Network: "udp", Address: "127.0.0.1:0"},
+				netio.ReaderConfig{Readers: readers}, func(_ int, d [][]byte) {
+					n := 0
+					for _, x := range d {
+						n += len(x)
+					}
+					if n > 0 {
+						dgs.Add(int64(len(d)))
+					}
+				})
+			if err != nil {
+				b.Fatal(err)
+			}
+			defer rd.Close()
+			blast(b, rd.Addr(), payloads, func() int64 { return dgs.Load() * int64(linesPer) }, linesPer)
+		})
+		b.Run(fmt.Sprintf("intake/readers=%d", readers), func(b *testing.B) {
+			r := benchRecorder(b, Config{})
+			in, err := r.Listen(IntakeConfig{Listen: []string{"udp://127.0.0.1:0"}, Readers: readers})
+			if err != nil {
+				b.Fatal(err)
+			}
+			defer in.Close()
+			a, _ := netio.ParseListenAddr(in.Addrs()[0])
+			blast(b, a, payloads, func() int64 { return int64(in.Stats().Lines) }, linesPer)
+		})
+	}
+}
+
+// blast sends b.N datagrams to a and reports the lines/s the receiver got.
+func blast(b *testing.B, a netio.Addr, payloads [][]byte, received func() int64, linesPer int) {
+	b.Helper()
+	w, err := netio.NewWriter(a, netio.WriterConfig{SendBuffer: 4 << 20})
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer w.Close()
+	b.ResetTimer()
+	start := time.Now()
+	for sent := 0; sent < b.N; {
+		n := min(len(payloads), b.N-sent)
+		w.Write(payloads[:n])
+		sent += n
+	}
+	// Wait until the receiver stops getting anything new.
+	last, lastChange := received(), time.Now()
+	for time.Since(lastChange) < 50*time.Millisecond {
+		time.Sleep(5 * time.Millisecond)
+		if n := received(); n != last {
+			last, lastChange = n, time.Now()
+		}
+	}
+	el := lastChange.Sub(start)
+	b.StopTimer()
+	want := int64(b.N * linesPer)
+	b.ReportMetric(float64(last)/el.Seconds(), "lines/s")
+	b.ReportMetric(100*float64(want-last)/float64(want), "%lost")
+}

@@ -1,0 +1,163 @@
+package agent
+
+import (
+	"net"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/statshard/statshard/wire/statsd"
+)
+
+func newIntake(t *testing.T, cfg Config) (*Recorder, *sink, *Intake) {
+	t.Helper()
+	r, s := newTestRecorder(t, cfg)
+	in, err := r.Listen(IntakeConfig{Listen: []string{"udp://127.0.0.1:0"}, Readers: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { in.Close() })
+	return r, s, in
+}
+
+// feed hands lines straight to the intake's line handler, as a reader goroutine would.
+func feed(in *Intake, datagram string) {
+	var p statsd.Parser
+	in.handle(&p, [][]byte{[]byte(datagram)})
+}
+
+func TestIntakeAggregates(t *testing.T) {
+	r, s, in := newIntake(t, Config{Histograms: HistogramConfig{Quantiles: []float64{}}})
+	feed(in, strings.Join([]string{
+		"hits:1|c|#b:2,a:1",
+		"hits:2|c|#a:1,b:2",      // the same series in another tag order
+		"hits:1|c|@0.5|#a:1,b:2", // value/rate: 2
+		"frac:1|c|@0.3",          // 3.333...
+		"multi:1:2:3|c",
+		"neg:-2|c",
+		"g:10|g",
+		"g:+5|g",
+		"g:-3|g",
+		"abs:-3|g|#x:y", // a leading '-' on a gauge is relative (statsd): 0-3
+		"t:100|ms",
+		"t:200|ms",
+		"h:1|h|@0.5", // sampled: its own series, sent with the rate
+		"d:5|d",
+		"s:a|s",
+		"s:b|s",
+		"s:a|s",
+		"ctr:1|c|c:abc",
+		"ctr:1|c",
+		"ts:3|g|T1700000000",
+		"_e{2,3}:hi|you|#k:v",
+		"_sc|svc.up|0",
+		"bad",
+		"bad:x|c",
+		"bad:1|q",
+	}, "\r\n"))
+	r.Flush()
+	lines := s.take()
+	assertLines(t, lines, []string{
+		"hits:5|c|#a:1,b:2",
+		"frac:3.3333333333333335|c",
+		"multi:6|c",
+		"neg:-2|c",
+		"g:12|g",
+		"abs:-3|g|#x:y",
+		"t.count:2|c",
+		"t.sum:300|g",
+		"t.avg:150|g",
+		"t.min:100|g",
+		"t.max:200|g",
+		"h.count:1|c|@0.5",
+		"h.sum:2|g",
+		"h.avg:1|g",
+		"h.min:1|g",
+		"h.max:1|g",
+		"d:5|d",
+		"s:a|s",
+		"s:b|s",
+		"ctr:1|c|c:abc",
+		"ctr:1|c",
+		"ts:3|g|T1700000000",
+		"_e{2,3}:hi|you|#k:v",
+		"_sc|svc.up|0",
+	})
+	st := in.Stats()
+	if st.Lines != 25 || st.ParseErrors != 3 || st.Forwarded != 3 {
+		t.Errorf("stats %+v: want 25 lines, 3 parse errors, 3 forwarded", st)
+	}
+	if len(st.ParseErrorsBy) == 0 {
+		t.Error("parse errors not counted by reason")
+	}
+}
+
+func TestIntakeOverUDP(t *testing.T) {
+	r, s, in := newIntake(t, Config{})
+	c, err := net.Dial("udp", strings.TrimPrefix(in.Addrs()[0], "udp://"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	for i := 0; i < 100; i++ {
+		c.Write([]byte("udp.hits:1|c\nudp.other:2|c"))
+	}
+	waitFor(t, "200 lines", func() bool { return in.Stats().Lines == 200 })
+	r.Flush()
+	assertLines(t, s.take(), []string{"udp.hits:100|c", "udp.other:200|c"})
+}
+
+func TestIntakeZeroAllocs(t *testing.T) {
+	if raceEnabled {
+		t.Skip("allocation counts are not meaningful under -race")
+	}
+	_, _, in := newIntake(t, Config{})
+	var p statsd.Parser
+	lines := [][]byte{
+		[]byte("page.views:1|c|#env:prod,region:eu,service:web"),
+		[]byte("queue.depth:5|g|#q:mail"),
+		[]byte("req.latency:12.5|ms|#route:/a"),
+		[]byte("req.size:1:2:3|d"),
+		[]byte("page.views:1|c|@0.5|#env:prod,region:eu,service:web|c:abc"),
+	}
+	for _, l := range lines {
+		in.line(&p, l) // create the series
+	}
+	for _, l := range lines {
+		if got := testing.AllocsPerRun(1000, func() { in.line(&p, l) }); got != 0 {
+			t.Errorf("%s: %v allocs per line, want 0", l, got)
+		}
+	}
+}
+
+func TestIntakeForwardBound(t *testing.T) {
+	r, s := newTestRecorder(t, Config{})
+	in, err := r.Listen(IntakeConfig{Listen: []string{"udp://127.0.0.1:0"}, MaxForward: 64})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer in.Close()
+	for i := 0; i < 10; i++ {
+		feed(in, "_sc|svc.up|0|#some:tag") // 23 bytes with its newline: two fit in 64
+	}
+	r.Flush()
+	if got := len(s.take()); got != 2 {
+		t.Errorf("forwarded %d lines, want 2", got)
+	}
+	if st := in.Stats(); st.Forwarded != 2 || st.ForwardDropped != 8 {
+		t.Errorf("Forwarded %d ForwardDropped %d, want 2 and 8", st.Forwarded, st.ForwardDropped)
+	}
+}
+
+func TestIntakeListenErrors(t *testing.T) {
+	r, _ := newTestRecorder(t, Config{})
+	for _, addr := range []string{"tcp://127.0.0.1:1", "udp://127.0.0.1:99999"} {
+		if in, err := r.Listen(IntakeConfig{Listen: []string{addr}}); err == nil {
+			in.Close()
+			t.Errorf("Listen(%q) succeeded", addr)
+		} else if !strings.HasPrefix(err.Error(), "agent: intake: ") {
+			t.Errorf("Listen(%q): %v, want an agent: intake: error", addr, err)
+		}
+	}
+	_ = time.Second
+}

@@ -1,0 +1,360 @@
+package main
+
+import (
+	"bufio"
+	"fmt"
+	"io"
+	"math"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"google.golang.org/protobuf/encoding/protodelim"
+
+	"github.com/statshard/statshard/internal/peertest"
+	"github.com/statshard/statshard/proto/eventpb"
+)
+
+// The end-to-end tests run the built agent binary as a subprocess, with a real statsd_exporter as
+// its upstream and real clients on loopback.
+
+var agentBin string
+
+func TestMain(m *testing.M) {
+	dir, err := os.MkdirTemp("", "statshard-agent")
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(1)
+	}
+	agentBin = filepath.Join(dir, "agent")
+	out, err := exec.Command("go", "build", "-o", agentBin, ".").CombinedOutput()
+	if err != nil {
+		fmt.Fprintf(os.Stderr, "building the agent: %v\n%s", err, out)
+		os.Exit(1)
+	}
+	code := m.Run()
+	os.RemoveAll(dir)
+	os.Exit(code)
+}
+
+func freePort(t *testing.T, network string) string {
+	t.Helper()
+	if network == "udp" {
+		c, err := net.ListenPacket("udp", "127.0.0.1:0")
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer c.Close()
+		return c.LocalAddr().String()
+	}
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	return l.Addr().String()
+}
+
+// runningAgent is the agent subprocess.
+type runningAgent struct {
+	cmd    *exec.Cmd
+	udp    string
+	unix   string
+	tcp    string
+	http   string
+	mu     sync.Mutex
+	stderr strings.Builder
+	stdout strings.Builder
+	exited chan error
+}
+
+func (a *runningAgent) logs() string {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	return a.stderr.String()
+}
+
+type lockedWriter struct {
+	mu *sync.Mutex
+	b  *strings.Builder
+}
+
+func (w lockedWriter) Write(p []byte) (int, error) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return w.b.Write(p)
+}
+
+func startAgent(t *testing.T, upstream string, extra ...string) *runningAgent {
+	t.Helper()
+	a := &runningAgent{
+		udp:    freePort(t, "udp"),
+		unix:   filepath.Join(shortTemp(t), "dsd.sock"),
+		tcp:    freePort(t, "tcp"),
+		http:   freePort(t, "tcp"),
+		exited: make(chan error, 1),
+	}
+	args := []string{
+		"-listen", "udp://" + a.udp + ",unixgram://" + a.unix,
+		"-upstream", upstream,
+		"-tcp", a.tcp,
+		"-http", a.http,
+		"-interval", "100ms",
+		"-readers", "2",
+	}
+	a.cmd = exec.Command(agentBin, append(args, extra...)...)
+	a.cmd.Stderr = lockedWriter{&a.mu, &a.stderr}
+	a.cmd.Stdout = lockedWriter{&a.mu, &a.stdout}
+	if err := a.cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	go func() { a.exited <- a.cmd.Wait() }()
+	t.Cleanup(func() {
+		a.cmd.Process.Kill()
+		<-a.exited
+		if t.Failed() {
+			t.Logf("agent stderr:\n%s", a.logs())
+		}
+	})
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		resp, err := http.Get("http://" + a.http + "/healthz")
+		if err == nil {
+			resp.Body.Close()
+			if resp.StatusCode == 200 {
+				return a
+			}
+		}
+		select {
+		case err := <-a.exited:
+			a.exited <- err
+			t.Fatalf("agent exited at start: %v\n%s", err, a.logs())
+		default:
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("agent not healthy within 10s:\n%s", a.logs())
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+// shortTemp is a temporary directory with a path short enough for a unix socket.
+func shortTemp(t *testing.T) string {
+	t.Helper()
+	d, err := os.MkdirTemp("", "ss")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { os.RemoveAll(d) })
+	return d
+}
+
+func send(t *testing.T, network, addr, payload string) {
+	t.Helper()
+	c, err := net.Dial(network, addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	if _, err := c.Write([]byte(payload)); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func httpGet(t *testing.T, url string) string {
+	t.Helper()
+	resp, err := http.Get(url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	if resp.StatusCode != 200 {
+		t.Fatalf("GET %s: %s", url, resp.Status)
+	}
+	return string(b)
+}
+
+func TestEndToEnd(t *testing.T) {
+	up := peertest.Start(t, peertest.Options{})
+	a := startAgent(t, "udp://"+up.UDPAddr, "-tags", "env:e2e")
+
+	// A stream client, connected before the traffic.
+	conn, err := net.Dial("tcp", a.tcp)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	br := bufio.NewReader(conn)
+	time.Sleep(100 * time.Millisecond) // let the hub register it
+
+	// UDP: a multi-line datagram with every type and extension.
+	send(t, "udp", a.udp, strings.Join([]string{
+		"e2e.hits:1|c|#route:/a",
+		"e2e.hits:2|c|@0.5|#route:/a", // counts 4
+		"e2e.multi:1:2:3|c",           // counts 6
+		"e2e.temp:20|g",
+		"e2e.temp:+5|g", // relative: 25
+		"e2e.lat:100|ms|#route:/a",
+		"e2e.lat:300|ms|#route:/a",
+		"e2e.size:7|h",
+		"e2e.dist:1:2|d",
+		"e2e.users:alice|s",
+		"e2e.users:bob|s",
+		"e2e.users:alice|s",
+		"e2e.ctr:5|c|c:abc123",                 // container ID kept
+		"e2e.stamped:9|g|T1700000000",          // forwarded unaggregated
+		"_e{5,4}:title|text|#k:v",              // event: forwarded
+		"_sc|e2e.check|0|#k:v",                 // service check: forwarded
+		"e2e.ext:1|c|e:it-false,cn-x|card:low", // external data and cardinality accepted
+		"bad line",                             // counted, skipped
+		"e2e.bad:x|c",                          // counted, skipped
+	}, "\n"))
+	// Unix datagram socket.
+	send(t, "unixgram", a.unix, "e2e.hits:10|c|#route:/a\ne2e.unix:1|c")
+
+	up.WaitFor(t, 10*time.Second, func(m peertest.Metrics) bool {
+		want := map[string]float64{
+			m.Key("e2e_hits", "route", "/a", "env", "e2e"):           15,
+			m.Key("e2e_multi", "env", "e2e"):                         6,
+			m.Key("e2e_temp", "env", "e2e"):                          25,
+			m.Key("e2e_lat_count", "route", "/a", "env", "e2e"):      2,
+			m.Key("e2e_lat_sum", "route", "/a", "env", "e2e"):        400,
+			m.Key("e2e_size_count", "env", "e2e"):                    1,
+			m.Key("e2e_dist_count", "env", "e2e"):                    2,
+			m.Key("e2e_dist_sum", "env", "e2e"):                      3,
+			m.Key("e2e_ctr", "container_id", "abc123", "env", "e2e"): 5, // statsd_exporter makes c: a label
+			m.Key("e2e_stamped"):                                     9,
+			m.Key("e2e_unix", "env", "e2e"):                          1,
+			m.Key("e2e_ext", "env", "e2e"):                           1,
+		}
+		for k, v := range want {
+			if got, ok := m[k]; !ok || math.Abs(got-v) > 1e-9 {
+				return false
+			}
+		}
+		return true
+	})
+
+	// The stream saw the samples as they came.
+	conn.SetReadDeadline(time.Now().Add(5 * time.Second))
+	seen := map[string]bool{}
+	for !(seen["e2e.hits"] && seen["e2e.temp"] && seen["e2e.lat"] && seen["e2e.unix"]) {
+		var ev eventpb.Event
+		if err := protodelim.UnmarshalFrom(br, &ev); err != nil {
+			t.Fatalf("stream: %v (seen %v)", err, seen)
+		}
+		if m := ev.GetMetric(); m != nil {
+			seen[m.GetName()] = true
+		}
+	}
+
+	metrics := httpGet(t, "http://"+a.http+"/metrics")
+	for _, want := range []string{
+		"statshard_lines_received_total ",
+		`statshard_parse_errors_total{reason=`,
+		"statshard_tcp_clients 1",
+		"statshard_upstream_syscalls_total ",
+	} {
+		if !strings.Contains(metrics, want) {
+			t.Errorf("/metrics lacks %q:\n%s", want, metrics)
+		}
+	}
+	if got := httpGet(t, "http://"+a.http+"/healthz"); got != "ok\n" {
+		t.Errorf("/healthz = %q", got)
+	}
+}
+
+// TestSIGTERMFlushesPending: with an interval far away, SIGTERM still sends what is pending.
+func TestSIGTERMFlushesPending(t *testing.T) {
+	up := peertest.Start(t, peertest.Options{})
+	a := startAgent(t, "udp://"+up.UDPAddr, "-interval", "1h")
+	send(t, "udp", a.udp, "e2e.pending:42|c")
+	// Wait until the agent received it, then stop it.
+	deadline := time.Now().Add(5 * time.Second)
+	for !strings.Contains(httpGet(t, "http://"+a.http+"/metrics"), "statshard_lines_received_total 1") {
+		if time.Now().After(deadline) {
+			t.Fatal("line not received")
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	start := time.Now()
+	a.cmd.Process.Signal(syscall.SIGTERM)
+	select {
+	case err := <-a.exited:
+		a.exited <- err
+		if err != nil {
+			t.Fatalf("agent exited with %v", err)
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("agent did not exit within 5s of SIGTERM")
+	}
+	t.Logf("exited %v after SIGTERM", time.Since(start))
+	up.WaitFor(t, 5*time.Second, func(m peertest.Metrics) bool {
+		v, ok := m.Get("e2e_pending")
+		return ok && v == 42
+	})
+	if _, err := os.Stat(a.unix); !os.IsNotExist(err) {
+		t.Errorf("unix socket %s left behind: %v", a.unix, err)
+	}
+}
+
+// TestLoadNothingUnexplained sends a fixed number of lines at a fixed rate; the upstream total
+// equals what was sent minus what the agent's own counters say it dropped.
+func TestLoadNothingUnexplained(t *testing.T) {
+	up := peertest.Start(t, peertest.Options{})
+	a := startAgent(t, "udp://"+up.UDPAddr)
+	c, err := net.Dial("udp", a.udp)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	const datagrams, perDatagram = 2000, 20
+	const rate = 20000 // datagrams/s
+	line := "e2e.load:1|c|#k:v\n"
+	payload := []byte(strings.Repeat(line, perDatagram))
+	start := time.Now()
+	for i := 0; i < datagrams; i++ {
+		if _, err := c.Write(payload); err != nil {
+			t.Fatal(err)
+		}
+		if due := start.Add(time.Duration(i+1) * time.Second / rate); time.Until(due) > 0 {
+			time.Sleep(time.Until(due))
+		}
+	}
+	sent := float64(datagrams * perDatagram)
+	var dropped float64
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		m := up.Scrape(t)
+		got, _ := m.Get("e2e_load", "k", "v")
+		resp := httpGet(t, "http://"+a.http+"/metrics")
+		dropped = kernelDrops(resp) * perDatagram
+		if got == sent-dropped {
+			t.Logf("sent %v lines, upstream %v, kernel drops %v lines", sent, got, dropped)
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("upstream has %v, sent %v, agent counted %v dropped lines: %v unexplained", got, sent, dropped, sent-dropped-got)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+func kernelDrops(metrics string) float64 {
+	for _, l := range strings.Split(metrics, "\n") {
+		if strings.HasPrefix(l, `statshard_dropped_total{reason="kernel_receive_buffer"} `) {
+			var v float64
+			fmt.Sscan(strings.Fields(l)[1], &v)
+			return v
+		}
+	}
+	return 0
+}
