@@ -156,15 +156,18 @@ func (r *Recorder) Set(name string, tags ...string) Set {
 	return Set{r.reg.Lookup(shard.KindSet, name, 0, tags), r}
 }
 
-// The by-name methods find the series by hashing name and tags; for a series seen before they take
-// no lock and allocate nothing (with tags passed as literals or existing strings). The first use
+// The by-name methods find the series without a lock or an allocation once it exists. Called
+// again with the same strings (literals, or strings kept in variables), they find it by the
+// strings' identity (see shard.Registry.LookupCall) without hashing their bytes; strings built
+// anew on each call are hashed with xxhash instead. Never pass strings that alias memory you
+// modify later (unsafe.String over a reused buffer). The first use
 // of a spelling canonicalizes it: names and tags are made Datadog-compliant (see wire/statsd),
 // global tags merged and tags sorted, so any tag order reaches the same series. A name with no
 // valid character is dropped and counted in Stats.InvalidNames.
 
 // Count adds n to the counter name.
 func (r *Recorder) Count(name string, n int64, tags ...string) {
-	if s := r.reg.Lookup(shard.KindCounter, name, 0, tags); s != nil {
+	if s := r.reg.LookupCall(shard.KindCounter, name, 0, tags); s != nil {
 		s.Counter.Add(n)
 		r.after(s)
 		if st := r.live(); st != nil {
@@ -175,7 +178,7 @@ func (r *Recorder) Count(name string, n int64, tags ...string) {
 
 // GaugeSet sets the gauge name to v.
 func (r *Recorder) GaugeSet(name string, v float64, tags ...string) {
-	if s := r.reg.Lookup(shard.KindGauge, name, 0, tags); s != nil {
+	if s := r.reg.LookupCall(shard.KindGauge, name, 0, tags); s != nil {
 		s.Gauge.Set(v)
 		r.after(s)
 		if st := r.live(); st != nil {
@@ -186,7 +189,7 @@ func (r *Recorder) GaugeSet(name string, v float64, tags ...string) {
 
 // GaugeAdd adds d to the gauge name.
 func (r *Recorder) GaugeAdd(name string, d float64, tags ...string) {
-	if s := r.reg.Lookup(shard.KindGauge, name, 0, tags); s != nil {
+	if s := r.reg.LookupCall(shard.KindGauge, name, 0, tags); s != nil {
 		s.Gauge.Add(d)
 		r.after(s)
 		if st := r.live(); st != nil {
@@ -197,21 +200,21 @@ func (r *Recorder) GaugeAdd(name string, d float64, tags ...string) {
 
 // Observe records v in the histogram name.
 func (r *Recorder) Observe(name string, v float64, tags ...string) {
-	if s := r.reg.Lookup(shard.KindHistogram, name, 0, tags); s != nil {
+	if s := r.reg.LookupCall(shard.KindHistogram, name, 0, tags); s != nil {
 		r.observe(s, v)
 	}
 }
 
 // ObserveDistribution records v in the distribution name.
 func (r *Recorder) ObserveDistribution(name string, v float64, tags ...string) {
-	if s := r.reg.Lookup(shard.KindDistribution, name, 0, tags); s != nil {
+	if s := r.reg.LookupCall(shard.KindDistribution, name, 0, tags); s != nil {
 		r.observe(s, v)
 	}
 }
 
 // SetAdd records v as a member of the set name.
 func (r *Recorder) SetAdd(name, v string, tags ...string) {
-	if s := r.reg.Lookup(shard.KindSet, name, 0, tags); s != nil {
+	if s := r.reg.LookupCall(shard.KindSet, name, 0, tags); s != nil {
 		s.Set.Add(v)
 		r.after(s)
 	}
@@ -225,7 +228,7 @@ func (r *Recorder) SetAdd(name, v string, tags ...string) {
 // CountSampled adds n to the counter name for a sampled fraction rate of the calls.
 func (r *Recorder) CountSampled(name string, n int64, rate float64, tags ...string) {
 	if rate, ok := sample(rate); ok {
-		if s := r.reg.Lookup(shard.KindCounter, name, rate, tags); s != nil {
+		if s := r.reg.LookupCall(shard.KindCounter, name, rate, tags); s != nil {
 			s.Counter.Add(n)
 			r.after(s)
 			if st := r.live(); st != nil {
@@ -238,7 +241,7 @@ func (r *Recorder) CountSampled(name string, n int64, rate float64, tags ...stri
 // ObserveSampled records v in the histogram name for a sampled fraction rate of the calls.
 func (r *Recorder) ObserveSampled(name string, v float64, rate float64, tags ...string) {
 	if rate, ok := sample(rate); ok {
-		if s := r.reg.Lookup(shard.KindHistogram, name, rate, tags); s != nil {
+		if s := r.reg.LookupCall(shard.KindHistogram, name, rate, tags); s != nil {
 			r.observe(s, v)
 		}
 	}
@@ -248,7 +251,7 @@ func (r *Recorder) ObserveSampled(name string, v float64, rate float64, tags ...
 // the calls.
 func (r *Recorder) ObserveDistributionSampled(name string, v float64, rate float64, tags ...string) {
 	if rate, ok := sample(rate); ok {
-		if s := r.reg.Lookup(shard.KindDistribution, name, rate, tags); s != nil {
+		if s := r.reg.LookupCall(shard.KindDistribution, name, rate, tags); s != nil {
 			r.observe(s, v)
 		}
 	}

@@ -91,6 +91,8 @@ type Registry struct {
 	revived  uint64
 	live     atomic.Int64
 
+	calls callCache
+
 	flushMu  sync.Mutex // serializes Flush
 	folds    atomic.Uint64
 	rejected atomic.Uint64
