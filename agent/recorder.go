@@ -30,9 +30,8 @@ type Recorder struct {
 	stop      chan struct{}
 	done      chan struct{}
 
-	// Counted outside the registry: values that cannot be recorded or encoded.
-	invalidNames  atomic.Uint64
-	invalidValues atomic.Uint64
+	// Names the canonicalizer rejected; invalid values are counted by the exporter.
+	invalidNames atomic.Uint64
 }
 
 // CheckConfig reports whether New would accept cfg, without starting anything.
