@@ -18,6 +18,7 @@ import (
 
 	"google.golang.org/protobuf/encoding/protodelim"
 
+	"github.com/statshard/statshard/internal/leakcheck"
 	"github.com/statshard/statshard/internal/peertest"
 	"github.com/statshard/statshard/proto/eventpb"
 )
@@ -41,6 +42,13 @@ func TestMain(m *testing.M) {
 	}
 	code := m.Run()
 	os.RemoveAll(dir)
+	if code == 0 {
+		// The in-process run tests start the whole agent: nothing of it may outlive them.
+		if leaked := leakcheck.Wait(5 * time.Second); leaked != "" {
+			fmt.Fprintf(os.Stderr, "goroutines still running after the tests:\n%s\n", leaked)
+			code = 1
+		}
+	}
 	os.Exit(code)
 }
 
