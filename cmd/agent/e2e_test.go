@@ -12,6 +12,7 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"syscall"
 	"testing"
 	"time"
@@ -365,4 +366,66 @@ func kernelDrops(metrics string) float64 {
 		}
 	}
 	return 0
+}
+
+// TestFloodStaysResponsive floods the intake faster than one reader can parse: the agent keeps
+// answering /healthz quickly and reports its drops instead of losing them silently.
+func TestFloodStaysResponsive(t *testing.T) {
+	up := peertest.Start(t, peertest.Options{})
+	a := startAgent(t, "udp://"+up.UDPAddr, "-readers", "1", "-recv-buffer", "262144")
+	var payload strings.Builder
+	for b := 0; payload.Len() < 1400; b++ {
+		fmt.Fprintf(&payload, "flood.m%d:1|c|#k:v\n", b%50)
+	}
+	dgram := []byte(strings.TrimSuffix(payload.String(), "\n"))
+	stop := make(chan struct{})
+	var wg sync.WaitGroup
+	var sent atomic.Int64
+	for g := 0; g < 2; g++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			c, err := net.Dial("udp", a.udp)
+			if err != nil {
+				return
+			}
+			defer c.Close()
+			for {
+				select {
+				case <-stop:
+					return
+				default:
+				}
+				for i := 0; i < 64; i++ {
+					c.Write(dgram)
+				}
+				sent.Add(64)
+			}
+		}()
+	}
+	var worst time.Duration
+	client := &http.Client{Timeout: 2 * time.Second}
+	for i := 0; i < 30; i++ {
+		time.Sleep(50 * time.Millisecond)
+		start := time.Now()
+		resp, err := client.Get("http://" + a.http + "/healthz")
+		if err != nil {
+			close(stop)
+			wg.Wait()
+			t.Fatalf("/healthz during the flood: %v", err)
+		}
+		resp.Body.Close()
+		worst = max(worst, time.Since(start))
+	}
+	close(stop)
+	wg.Wait()
+	metrics := httpGet(t, "http://"+a.http+"/metrics")
+	drops := kernelDrops(metrics)
+	t.Logf("sent %d datagrams; kernel drops counted: %v; slowest /healthz: %v", sent.Load(), drops, worst)
+	if worst > 100*time.Millisecond {
+		t.Errorf("/healthz took %v during the flood, want < 100ms", worst)
+	}
+	if drops == 0 {
+		t.Errorf("no kernel drops reported for a flood of %d datagrams into a 256 KiB buffer", sent.Load())
+	}
 }

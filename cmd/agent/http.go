@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"net/http/pprof"
 	"sort"
+	"sync"
 	"time"
 )
 
@@ -18,11 +19,16 @@ type httpServer struct {
 	ln  net.Listener
 }
 
+// maxHTTPConns bounds the self-telemetry server's concurrent connections: more wait in the kernel's
+// accept queue instead of costing the agent a goroutine and a buffer each.
+const maxHTTPConns = 16
+
 func serveHTTP(addr string, withPprof bool, cur *pipelineRef, log *slog.Logger) (*httpServer, error) {
 	ln, err := net.Listen("tcp", addr)
 	if err != nil {
 		return nil, fmt.Errorf("http: %w", err)
 	}
+	ln = &limitListener{Listener: ln, sem: make(chan struct{}, maxHTTPConns)}
 	mux := http.NewServeMux()
 	mux.HandleFunc("/metrics", func(w http.ResponseWriter, _ *http.Request) {
 		w.Header().Set("Content-Type", "text/plain; version=0.0.4; charset=utf-8")
@@ -130,6 +136,34 @@ func writeMetrics(w io.Writer, p *pipeline) {
 	metric("statshard_tcp_clients", "gauge", "Connected stream clients.", one(rs.TCPClients))
 	metric("statshard_tcp_events_total", "counter", "Events encoded for the stream.", one(rs.TCPEvents))
 	metric("statshard_tcp_frames_sent_total", "counter", "Frames delivered, summed over clients.", one(rs.TCPFrames))
+}
+
+// limitListener accepts a connection only while fewer than cap(sem) are open.
+type limitListener struct {
+	net.Listener
+	sem chan struct{}
+}
+
+func (l *limitListener) Accept() (net.Conn, error) {
+	l.sem <- struct{}{}
+	c, err := l.Listener.Accept()
+	if err != nil {
+		<-l.sem
+		return nil, err
+	}
+	return &limitConn{Conn: c, release: func() { <-l.sem }}, nil
+}
+
+type limitConn struct {
+	net.Conn
+	once    sync.Once
+	release func()
+}
+
+func (c *limitConn) Close() error {
+	err := c.Conn.Close()
+	c.once.Do(c.release)
+	return err
 }
 
 type sample struct {
