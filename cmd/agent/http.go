@@ -8,6 +8,7 @@ import (
 	"net"
 	"net/http"
 	"net/http/pprof"
+	"runtime"
 	"sort"
 	"sync"
 	"time"
@@ -136,6 +137,7 @@ func writeMetrics(w io.Writer, p *pipeline) {
 	metric("statshard_tcp_clients", "gauge", "Connected stream clients.", one(rs.TCPClients))
 	metric("statshard_tcp_events_total", "counter", "Events encoded for the stream.", one(rs.TCPEvents))
 	metric("statshard_tcp_frames_sent_total", "counter", "Frames delivered, summed over clients.", one(rs.TCPFrames))
+	metric("statshard_goroutines", "gauge", "Goroutines in the agent process.", one(runtime.NumGoroutine()))
 }
 
 // limitListener accepts a connection only while fewer than cap(sem) are open.
