@@ -179,11 +179,14 @@ func (e *exporter) send() {
 	before := e.writer.Stats()
 	e.writer.Write(e.payloads)
 	after := e.writer.Stats()
-	if failing := after.Dropped > before.Dropped; failing != e.failing {
+	// A UDP upstream that is not listening shows as "unreachable" reports, not drops: the kernel
+	// took the datagrams. Either way the upstream is failing, and that is logged once per change.
+	if failing := after.Dropped > before.Dropped || after.Unreachable > before.Unreachable; failing != e.failing {
 		e.failing = failing
 		if failing {
 			e.cfg.logger.Warn("statshard: DogStatsD upstream is dropping payloads",
 				"addr", e.cfg.addr.String(), "dropped", after.Dropped-before.Dropped,
+				"unreachable", after.Unreachable-before.Unreachable,
 				"refused", after.Refused-before.Refused, "no_destination", after.NoDestination-before.NoDestination,
 				"would_block", after.WouldBlock-before.WouldBlock)
 		} else {

@@ -33,7 +33,11 @@ type Stats struct {
 	DroppedWouldBlock  uint64 // datagrams dropped on a full socket buffer past WriteTimeout
 	DroppedNoDest      uint64 // datagrams with no destination (missing unix socket, DNS failure)
 	DroppedOther       uint64 // datagrams dropped for other send errors (see logs)
-	WriteErrors        uint64 // failed writes to Statsd.Writer
+	// UpstreamUnreachable counts "port unreachable" reports from a UDP upstream: each means at
+	// least one datagram already sent (counted in Packets) was not received because nothing
+	// listens. A lower bound: the kernel rate-limits the reports.
+	UpstreamUnreachable uint64
+	WriteErrors         uint64 // failed writes to Statsd.Writer
 
 	// The TCP stream (zero when TCP is off).
 	TCPClients                uint64 // connected now
@@ -78,6 +82,7 @@ func (r *Recorder) Stats() Stats {
 		st.DroppedWouldBlock = ws.WouldBlock
 		st.DroppedNoDest = ws.NoDestination
 		st.DroppedOther = ws.Other + ws.TooLarge
+		st.UpstreamUnreachable = ws.Unreachable
 	}
 	if sm := r.stream; sm != nil {
 		hs := sm.hub.Stats()
@@ -118,6 +123,7 @@ var telemetry = []struct {
 	{"statshard.dropped", "reason:would_block", func(s *Stats) uint64 { return s.DroppedWouldBlock }},
 	{"statshard.dropped", "reason:no_destination", func(s *Stats) uint64 { return s.DroppedNoDest }},
 	{"statshard.dropped", "reason:other", func(s *Stats) uint64 { return s.DroppedOther }},
+	{"statshard.upstream.unreachable", "", func(s *Stats) uint64 { return s.UpstreamUnreachable }},
 	{"statshard.tcp.events", "", func(s *Stats) uint64 { return s.TCPEvents }},
 	{"statshard.tcp.frames", "", func(s *Stats) uint64 { return s.TCPFrames }},
 	{"statshard.tcp.rejected", "", func(s *Stats) uint64 { return s.TCPRejected }},

@@ -22,6 +22,11 @@ type WriterStats struct {
 	Resolves, ResolveErrors uint64
 	// Reconnects counts sockets connected, the first one included.
 	Reconnects uint64
+	// Unreachable counts ICMP port-unreachable reports on a UDP socket: ECONNREFUSED returned by a
+	// send for an EARLIER datagram, which was counted in Datagrams (the kernel took it) but that
+	// nobody received. The kernel rate-limits these reports, so this is a lower bound on such
+	// losses; any growth means the upstream is not listening.
+	Unreachable uint64
 }
 
 // reason is why a datagram was dropped; it indexes tally.drops and stats.drops.
@@ -41,6 +46,7 @@ const (
 type tally struct {
 	datagrams, bytes, syscalls uint64
 	drops                      [numReasons]uint64
+	unreachable                uint64
 }
 
 func (t *tally) drop(r reason, n int) { t.drops[r] += uint64(n) }
@@ -51,6 +57,7 @@ type stats struct {
 	drops                      [numReasons]atomic.Uint64
 	resolves, resolveErrors    atomic.Uint64
 	reconnects                 atomic.Uint64
+	unreachable                atomic.Uint64
 }
 
 func (s *stats) add(t *tally) {
@@ -60,6 +67,9 @@ func (s *stats) add(t *tally) {
 	}
 	if t.syscalls != 0 {
 		s.syscalls.Add(t.syscalls)
+	}
+	if t.unreachable != 0 {
+		s.unreachable.Add(t.unreachable)
 	}
 	for r, n := range t.drops {
 		if n != 0 {
@@ -81,6 +91,7 @@ func (s *stats) snapshot() WriterStats {
 		Resolves:      s.resolves.Load(),
 		ResolveErrors: s.resolveErrors.Load(),
 		Reconnects:    s.reconnects.Load(),
+		Unreachable:   s.unreachable.Load(),
 	}
 	// Summed here rather than counted separately so that Dropped always equals its parts.
 	st.Dropped = st.Refused + st.WouldBlock + st.NoDestination + st.TooLarge + st.Other

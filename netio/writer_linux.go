@@ -115,6 +115,9 @@ func (s *sender) write(payloads [][]byte, t *tally) (gone bool) {
 			continue
 		}
 		r, retry, lost := judge(s.errno, s.unixgram)
+		if s.errno == syscall.ECONNREFUSED && !s.unixgram {
+			t.unreachable++
+		}
 		switch {
 		case lost:
 			t.drop(r, len(payloads)-i)

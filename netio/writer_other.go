@@ -44,6 +44,9 @@ func (s *sender) write(payloads [][]byte, t *tally) (gone bool) {
 			return false
 		}
 		r, retry, lost := judge(errno, s.unixgram)
+		if errno == syscall.ECONNREFUSED && !s.unixgram {
+			t.unreachable++
+		}
 		switch {
 		case lost:
 			t.drop(r, len(payloads)-i)

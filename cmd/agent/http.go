@@ -133,6 +133,7 @@ func writeMetrics(w io.Writer, p *pipeline) {
 	metric("statshard_upstream_lines_total", "counter", "DogStatsD lines sent upstream.", one(rs.Lines))
 	metric("statshard_upstream_datagrams_total", "counter", "Datagrams sent upstream.", one(rs.Packets))
 	metric("statshard_upstream_bytes_total", "counter", "Payload bytes sent upstream.", one(rs.Bytes))
+	metric("statshard_upstream_unreachable_total", "counter", "Port-unreachable reports from a UDP upstream: sent datagrams nobody received (a lower bound).", one(rs.UpstreamUnreachable))
 	metric("statshard_upstream_syscalls_total", "counter", "Send syscalls (sendmmsg); datagrams per call is datagrams_total / syscalls_total.", one(rs.Syscalls))
 	metric("statshard_tcp_clients", "gauge", "Connected stream clients.", one(rs.TCPClients))
 	metric("statshard_tcp_events_total", "counter", "Events encoded for the stream.", one(rs.TCPEvents))
