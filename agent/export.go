@@ -17,7 +17,17 @@ type exporter struct {
 	cfg    *resolved
 	writer *netio.Writer // nil when Statsd.Writer is used or Address is "off"
 
+	// Pipelining: while the flush encodes, a sender goroutine sends the payloads already packed,
+	// so encoding and the send syscalls overlap on two cores (see handoff). nil without a socket.
+	sendq    chan [][]byte
+	sentq    chan [][]byte
+	sendDone chan struct{}
+	free     [][][]byte // batches not in flight
+	inflight int
+	handed   int // payloads of the current flush handed to the sender
+
 	mu       sync.Mutex
+	closed   bool
 	buf      []byte // the flush buffer, kept between flushes (see releaseBuf)
 	used     [4]int // bytes the last flushes used, to decide when to release buf
 	packer   statsd.Packer
@@ -59,15 +69,65 @@ func newExporter(c *resolved) (*exporter, error) {
 			return nil, fmt.Errorf("agent: statsd exporter: %w", err)
 		}
 		e.writer = w
+		const depth = 4
+		e.sendq = make(chan [][]byte, depth)
+		e.sentq = make(chan [][]byte, depth)
+		e.sendDone = make(chan struct{})
+		for range depth {
+			e.free = append(e.free, make([][]byte, 0, handoffBatch))
+		}
+		go e.sender()
 	}
 	return e, nil
 }
 
+// handoffBatch is how many packed payloads go to the sender at a time: one sendmmsg call's worth.
+const handoffBatch = 64
+
+// sender sends the batches the flush hands off and gives them back for reuse.
+func (e *exporter) sender() {
+	defer close(e.sendDone)
+	for b := range e.sendq {
+		e.writer.Write(b)
+		clear(b) // do not keep the flush buffer reachable
+		e.sentq <- b[:0]
+	}
+}
+
 func (e *exporter) close() error {
+	e.mu.Lock()
+	e.closed = true // a Flush after Close sends nothing
+	e.mu.Unlock()
 	if e.writer != nil {
+		close(e.sendq)
+		<-e.sendDone
 		return e.writer.Close()
 	}
 	return nil
+}
+
+// handoff gives the sender every full batch of payloads packed so far. Called between series.
+func (e *exporter) handoff() {
+	for e.packer.NumClosed()-e.handed >= handoffBatch {
+		var b [][]byte
+		if n := len(e.free); n > 0 {
+			b, e.free = e.free[n-1], e.free[:n-1]
+		} else {
+			b = <-e.sentq // all batches in flight: wait for one, which paces encoding to sending
+			e.inflight--
+		}
+		b, e.handed = e.packer.Closed(b, e.handed)
+		e.inflight++
+		e.sendq <- b
+	}
+}
+
+// settle waits until the sender has sent every batch handed off.
+func (e *exporter) settle() {
+	for e.inflight > 0 {
+		e.free = append(e.free, <-e.sentq)
+		e.inflight--
+	}
 }
 
 // flush walks the registry, encodes every series that has something to say, packs the lines into
@@ -75,14 +135,28 @@ func (e *exporter) close() error {
 func (e *exporter) flush(r *Recorder) {
 	e.mu.Lock()
 	defer e.mu.Unlock()
+	if e.closed {
+		return
+	}
 	start := time.Now()
 	e.now = start.Unix()
 
 	// One buffer holds every line of the flush; the packer slices payloads straight out of it and
 	// the writer hands those slices to sendmmsg, so nothing is copied after encoding.
 	e.packer.Reset(e.buf[:0])
+	e.handed = 0
+	var before netio.WriterStats
+	if e.writer != nil {
+		before = e.writer.Stats()
+	}
 	if e.visit == nil {
-		e.visit = e.emit
+		e.visit = func(s *shard.Series) bool {
+			active := e.emit(s)
+			if e.sendq != nil {
+				e.handoff()
+			}
+			return active
+		}
 	}
 	r.reg.Flush(e.visit)
 	e.emitForwarded()
@@ -92,7 +166,7 @@ func (e *exporter) flush(r *Recorder) {
 	e.lines.Add(uint64(e.packer.Lines()))
 	e.tooLong.Add(uint64(e.packer.Dropped()))
 	e.payloads = e.packer.Payloads(e.payloads[:0])
-	e.send()
+	e.send(e.payloads[e.handed:], before)
 	clear(e.payloads)
 	e.keepBuf(e.packer.Bytes())
 	e.packer.Reset(nil)
@@ -155,12 +229,14 @@ func (e *exporter) keepBuf(b []byte) {
 	e.buf = b[:0]
 }
 
-func (e *exporter) send() {
-	if len(e.payloads) == 0 {
-		return
-	}
+// send sends the payloads not handed off yet, waits for the sender, and logs a change of the
+// upstream's state since before.
+func (e *exporter) send(payloads [][]byte, before netio.WriterStats) {
 	if w := e.cfg.Statsd.Writer; w != nil {
-		for _, p := range e.payloads {
+		if len(payloads) == 0 {
+			return
+		}
+		for _, p := range payloads {
 			e.scratch = append(append(e.scratch[:0], p...), '\n')
 			if _, err := w.Write(e.scratch); err != nil {
 				e.writeErrs.Add(1)
@@ -176,8 +252,10 @@ func (e *exporter) send() {
 	if e.writer == nil {
 		return
 	}
-	before := e.writer.Stats()
-	e.writer.Write(e.payloads)
+	e.settle()
+	if len(payloads) > 0 {
+		e.writer.Write(payloads)
+	}
 	after := e.writer.Stats()
 	// A UDP upstream that is not listening shows as "unreachable" reports, not drops: the kernel
 	// took the datagrams. Either way the upstream is failing, and that is logged once per change.

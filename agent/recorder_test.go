@@ -2,10 +2,12 @@ package agent
 
 import (
 	"fmt"
+	"net"
 	"strconv"
 	"strings"
 	"sync"
 	"testing"
+	"time"
 )
 
 // sumCounter adds up the values of name's counter lines.
@@ -218,5 +220,24 @@ func TestDefaultRecorder(t *testing.T) {
 		if !found {
 			t.Errorf("missing %q in %q", want, lines)
 		}
+	}
+}
+
+func TestFlushAfterClose(t *testing.T) {
+	pc, err := net.ListenPacket("udp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer pc.Close()
+	r, err := New(Config{Interval: time.Hour, Statsd: StatsdConfig{Address: "udp://" + pc.LocalAddr().String()}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	r.Count("x", 1)
+	r.Close()
+	r.Count("x", 1) // harmless
+	r.Flush()       // sends nothing, no panic
+	if got := r.Stats().Flushes; got != 1 {
+		t.Errorf("Flushes = %d, want 1 (the final one)", got)
 	}
 }

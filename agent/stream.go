@@ -3,6 +3,7 @@ package agent
 import (
 	"fmt"
 	"math"
+	"runtime"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -200,10 +201,12 @@ func (st *stream) run() {
 	}
 }
 
-// drainBusy drains until a pass finds less than a batch's worth: while recorders produce fast, the
-// stream keeps pace instead of waiting for the next tick, and a trickle does not keep it spinning.
+// drainBusy drains while recorders keep producing: after a pass that found events it yields once
+// and looks again, so a burst is streamed as it is recorded instead of a tick later; a pass that
+// finds nothing ends it. A trickle costs one extra look per tick, not a spinning goroutine.
 func (st *stream) drainBusy() {
-	for st.drain() >= 64 {
+	for st.drain() > 0 {
+		runtime.Gosched()
 	}
 }
 

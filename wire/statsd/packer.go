@@ -106,6 +106,26 @@ func (p *Packer) Payloads(dst [][]byte) [][]byte {
 	return dst
 }
 
+// NumClosed returns the number of payloads closed so far (see Closed).
+func (p *Packer) NumClosed() int { return len(p.ends) }
+
+// Closed appends to dst the payloads closed since the first from of them (closed payloads can no
+// longer grow), and returns dst with the number closed so far. Handing closed payloads to a sender
+// while packing goes on lets encoding and sending overlap: pass back the count it returned, and
+// take the rest with Payloads (from that count on) at the end. The slices stay valid and unchanged
+// until the next Reset, even if packing grows the buffer.
+func (p *Packer) Closed(dst [][]byte, from int) ([][]byte, int) {
+	s := 0
+	if from > 0 && from <= len(p.ends) {
+		s = p.ends[from-1] + 1
+	}
+	for _, e := range p.ends[min(from, len(p.ends)):] {
+		dst = append(dst, p.buf[s:e:e])
+		s = e + 1
+	}
+	return dst, len(p.ends)
+}
+
 // Bytes returns the underlying buffer, every kept line followed by '\n',
 // for example to give it back to a pool once the payloads are sent.
 func (p *Packer) Bytes() []byte { return p.buf }

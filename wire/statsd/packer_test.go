@@ -2,6 +2,7 @@ package statsd
 
 import (
 	"bytes"
+	"fmt"
 	"math/rand/v2"
 	"slices"
 	"strings"
@@ -253,4 +254,39 @@ func FuzzPacker(f *testing.F) {
 		}
 		checkPacking(t, &p, limit, bytes.Split(data, []byte{'\n'}))
 	})
+}
+
+// TestPackerClosed hands closed payloads off while packing goes on (and the buffer grows): the
+// handed-off slices keep their bytes, and handed-off plus the rest equal Payloads.
+func TestPackerClosed(t *testing.T) {
+	p := Packer{Max: 20}
+	p.Reset(make([]byte, 0, 8)) // tiny: packing reallocates many times
+	var handed [][]byte
+	var snapshot []string
+	n := 0
+	for i := 0; i < 50; i++ {
+		b := p.Begin()
+		b = append(b, fmt.Sprintf("line.%02d:1|c", i)...)
+		p.End(b)
+		before := len(handed)
+		handed, n = p.Closed(handed, n)
+		for _, h := range handed[before:] {
+			snapshot = append(snapshot, string(h))
+		}
+	}
+	all := p.Payloads(nil)
+	if n >= len(all) {
+		t.Fatalf("Closed reported %d closed of %d payloads: the last one is still open", n, len(all))
+	}
+	for i, h := range handed {
+		if string(h) != snapshot[i] {
+			t.Errorf("handed-off payload %d changed: %q, was %q", i, h, snapshot[i])
+		}
+		if string(h) != string(all[i]) {
+			t.Errorf("payload %d: handed off %q, Payloads %q", i, h, all[i])
+		}
+	}
+	if got, _ := p.Closed(nil, n); len(got) != 0 {
+		t.Errorf("Closed from the last count returned %d payloads, want 0", len(got))
+	}
 }
