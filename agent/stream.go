@@ -3,7 +3,6 @@ package agent
 import (
 	"fmt"
 	"math"
-	"runtime"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -189,8 +188,7 @@ func (st *stream) run() {
 	defer t.Stop()
 	for {
 		select {
-		case now := <-t.C:
-			st.clock.Store(now.UnixNano())
+		case <-t.C:
 			st.drainBusy()
 		case <-st.wake:
 			st.drainBusy()
@@ -201,12 +199,15 @@ func (st *stream) run() {
 	}
 }
 
-// drainBusy drains while recorders keep producing: after a pass that found events it yields once
-// and looks again, so a burst is streamed as it is recorded instead of a tick later; a pass that
-// finds nothing ends it. A trickle costs one extra look per tick, not a spinning goroutine.
+// drainBusy drains what is queued, then takes one more look if that pass was small, so the tail of
+// a burst recorded meanwhile goes out now rather than a tick later. It never loops on a full
+// intake: under a flood, the next batch waits for the next wake-up (a tick, or recorders reaching
+// half the intake), which leaves CPU to the client writers instead of encoding events faster than
+// they can be written, only for their queues to drop them.
 func (st *stream) drainBusy() {
-	for st.drain() > 0 {
-		runtime.Gosched()
+	st.clock.Store(time.Now().UnixNano()) // a wake-up between ticks also refreshes the clock
+	if n := st.drain(); n > 0 && n < 64 {
+		st.drain()
 	}
 }
 
