@@ -59,16 +59,16 @@ type TCPConfig struct {
 	Snapshot bool
 }
 
-// Kind is the kind of a metric, for Describe.
-type Kind uint8
+// Kind is the kind of a metric, for Describe: the registry's own kinds.
+type Kind = shard.Kind
 
 // The kinds of metrics.
 const (
-	KindCounter Kind = iota + 1
-	KindGauge
-	KindHistogram
-	KindDistribution
-	KindSet
+	KindCounter      = shard.KindCounter
+	KindGauge        = shard.KindGauge
+	KindHistogram    = shard.KindHistogram
+	KindDistribution = shard.KindDistribution
+	KindSet          = shard.KindSet
 )
 
 // stream is the TCP exporter: an intake ring filled by recorders, a drain goroutine that encodes
