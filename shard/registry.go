@@ -288,8 +288,9 @@ func (r *Registry) insert(h uint64, e *entry) {
 func (r *Registry) Revive(s *Series) {
 	r.mu.Lock()
 	if s.dead.Load() != 0 {
+		// idle belongs to the flusher and is not reset here: the value just recorded makes the
+		// next flush see the series active, which resets it.
 		s.dead.Store(0)
-		s.idle = 0
 		if s.removed {
 			s.removed = false
 			r.all = append(r.all, s)
