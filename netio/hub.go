@@ -270,8 +270,9 @@ func hubNextBackoff(d time.Duration) time.Duration {
 func (h *Hub) serve(conn net.Conn) {
 	// Only the accept loop adds clients, so the count cannot grow between check and add.
 	if h.clients.Load() >= int64(h.cfg.MaxClients) {
-		conn.Close()
+		// Count before closing: a client that sees the close may read the stats at once.
 		h.rejected.Add(1)
+		conn.Close()
 		return
 	}
 	// Go enables TCP_NODELAY by default; set it anyway because the hub relies on it. Frames are

@@ -1,6 +1,7 @@
 package peertest
 
 import (
+	"errors"
 	"fmt"
 	"os/exec"
 	"sync"
@@ -26,14 +27,25 @@ type process struct {
 
 func startProcess(bin string, args []string) (*process, error) {
 	p := &process{done: make(chan struct{})}
-	p.cmd = exec.Command(bin, args...)
-	p.cmd.Stdout = &p.out
-	p.cmd.Stderr = &p.out
-	// A grandchild holding the output pipe must not make Wait hang after the exporter exits.
-	p.cmd.WaitDelay = time.Second
-	setSysProcAttr(p.cmd)
-	if err := p.cmd.Start(); err != nil {
-		return nil, fmt.Errorf("peertest: start %s: %w", bin, err)
+	// A binary written moments ago (a freshly built exporter, a test's script) can fail to start
+	// with ETXTBSY while a concurrent fork elsewhere in the process still holds its write
+	// descriptor between fork and exec (golang/go#22315); that window closes within
+	// milliseconds, so the start is retried for a bounded time.
+	for deadline := time.Now().Add(2 * time.Second); ; {
+		p.cmd = exec.Command(bin, args...)
+		p.cmd.Stdout = &p.out
+		p.cmd.Stderr = &p.out
+		// A grandchild holding the output pipe must not make Wait hang after the exporter exits.
+		p.cmd.WaitDelay = time.Second
+		setSysProcAttr(p.cmd)
+		err := p.cmd.Start()
+		if err == nil {
+			break
+		}
+		if !errors.Is(err, syscall.ETXTBSY) || time.Now().After(deadline) {
+			return nil, fmt.Errorf("peertest: start %s: %w", bin, err)
+		}
+		time.Sleep(10 * time.Millisecond)
 	}
 	go func() {
 		p.err = p.cmd.Wait()
