@@ -31,7 +31,7 @@ const faultOneLine = 40
 
 // faultBound bounds every call that must return promptly despite a fault: far above the
 // WriteTimeouts used here, far below a hang.
-const faultBound = 2 * time.Second
+const faultBound = 5 * time.Second
 
 // faultLog records the messages of the recorder's logger, which reports an upstream that starts
 // dropping and one that recovers, once per change.
@@ -506,7 +506,7 @@ func TestFaultCloseDuringFlush(t *testing.T) {
 						t.Errorf("Close: %v", err)
 					}
 				case <-time.After(faultBound):
-					t.Fatal("Close did not return within 2s of the Writer being released: deadlock")
+					t.Fatalf("Close did not return within %v of the Writer being released: deadlock", faultBound)
 				}
 			}
 			select {
@@ -516,12 +516,17 @@ func TestFaultCloseDuringFlush(t *testing.T) {
 			}
 			assertLines(t, w.take(), []string{"fault.close.hits:10|c", "fault.close.hits:5|c"})
 
+			// A no-op is told by what it does, not by how fast a loaded machine runs it: no flush.
+			flushes := r.Stats().Flushes
 			start := time.Now()
 			if err := r.Close(); err != nil {
 				t.Errorf("second Close: got %v, want nil", err)
 			}
-			if d := time.Since(start); d > 100*time.Millisecond {
+			if d := time.Since(start); d > faultBound {
 				t.Errorf("second Close took %v, want a no-op", d)
+			}
+			if got := r.Stats().Flushes; got != flushes {
+				t.Errorf("second Close: Flushes went from %d to %d, want a no-op", flushes, got)
 			}
 			c.Add(1) // after Close: harmless, never exported
 			r.Count("fault.close.late", 1)

@@ -247,7 +247,9 @@ func (c *hubClient) shutdown(timedOut bool) {
 	c.q.reset()
 	c.queued = 0
 	c.mu.Unlock()
-	c.conn.Close()
+	// Removed, so no longer in Stats.Clients, before the close: a peer that sees the close may read
+	// the stats at once.
 	h.remove(c)
+	c.conn.Close()
 	c.signal()
 }

@@ -249,7 +249,7 @@ func TestReaderKernelDrops(t *testing.T) {
 	gate := make(chan struct{})
 	entered := make(chan struct{}, 1)
 	var received atomic.Int64
-	var markers atomic.Int64
+	var lastMarker atomic.Int64 // n of the latest "marker n" handled
 	r := startReader(t, readerLoopback, ReaderConfig{Readers: 1, RecvBuffer: 4096}, func(_ int, ds [][]byte) {
 		select {
 		case entered <- struct{}{}:
@@ -258,8 +258,10 @@ func TestReaderKernelDrops(t *testing.T) {
 		}
 		received.Add(int64(len(ds)))
 		for _, d := range ds {
-			if string(d) == "marker" {
-				markers.Add(1)
+			if n, ok := strings.CutPrefix(string(d), "marker "); ok {
+				if i, err := strconv.Atoi(n); err == nil {
+					lastMarker.Store(int64(i))
+				}
 			}
 		}
 	})
@@ -287,15 +289,15 @@ func TestReaderKernelDrops(t *testing.T) {
 		write(p)
 	}
 	close(gate)
-	// The kernel reports its drop count with the next datagram it queues, so one more is sent
-	// once the backlog has been read; it repeats in case that one is dropped too.
+	// The kernel reports its drop count with the next datagram it queues, so numbered markers
+	// follow the flood until the last one sent has been handled: every datagram before it was
+	// then handled or dropped, and the drops were reported with it. A marker may itself be dropped
+	// (the backlog not read yet) or be slow to arrive (a busy reader); the next one covers both,
+	// where waiting for any marker would leave a later one in flight, or dropped unreported.
 	readerEventually(t, "a marker after the flood", func() bool {
-		if markers.Load() > 0 {
-			return true
-		}
-		write("marker")
-		time.Sleep(10 * time.Millisecond)
-		return markers.Load() > 0
+		n := sent
+		write("marker " + strconv.Itoa(n))
+		return waitFor(100*time.Millisecond, func() bool { return lastMarker.Load() == int64(n) })
 	})
 	st := r.Stats()
 	t.Logf("sent %d, received %d, kernel drops %d, RecvBuffer %d", sent, received.Load(), st.KernelDrops, st.RecvBuffer)

@@ -241,7 +241,7 @@ func TestWriterRefused(t *testing.T) {
 	}
 	defer l.Close()
 	var got [][]byte
-	ok := waitFor(2*time.Second, func() bool {
+	ok := waitFor(10*time.Second, func() bool {
 		w.Write([][]byte{[]byte("now-listening")})
 		got = recv(t, l, 1, 50*time.Millisecond)
 		return len(got) == 1
@@ -428,7 +428,7 @@ func TestWriterClose(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if !waitFor(time.Second, func() bool { return resolvers() == 1 }) {
+	if !waitFor(10*time.Second, func() bool { return resolvers() == 1 }) {
 		t.Errorf("got %d resolver goroutines after NewWriter, want 1", resolvers())
 	}
 	w.Write(payloads(1, 10))
@@ -436,7 +436,7 @@ func TestWriterClose(t *testing.T) {
 	if err := w.Close(); err != nil {
 		t.Fatalf("Close: %v", err)
 	}
-	if !waitFor(2*time.Second, func() bool { return runtime.NumGoroutine() <= before && resolvers() == 0 }) {
+	if !waitFor(10*time.Second, func() bool { return runtime.NumGoroutine() <= before && resolvers() == 0 }) {
 		t.Errorf("got %d goroutines (%d resolvers) after Close, want <= %d (0)", runtime.NumGoroutine(), resolvers(), before)
 	}
 	if err := w.Close(); err != nil {
@@ -471,7 +471,7 @@ func TestWriterResolverGoroutine(t *testing.T) {
 			t.Fatal(err)
 		}
 		// A goroutine just started may not show in a stack dump yet; done is set before it starts.
-		waitFor(time.Second, func() bool { return resolvers() == tt.want })
+		waitFor(10*time.Second, func() bool { return resolvers() == tt.want })
 		if got := resolvers(); got != tt.want || (w.done != nil) != (tt.want == 1) {
 			t.Errorf("%s %+v: got %d resolver goroutines (done channel %v), want %d", tt.addr, tt.cfg, got, w.done != nil, tt.want)
 		}

@@ -9,6 +9,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 )
@@ -143,13 +144,18 @@ func TestLaunchFailures(t *testing.T) {
 	}
 }
 
-// fakeExporter writes a shell script standing in for statsd_exporter: it prints a line, then
-// never becomes ready.
-func fakeExporter(t *testing.T, ignoreTerm bool) string {
+// fakeExporter writes a shell script standing in for statsd_exporter: it prints a line, creates
+// the file started (unless it is ""), then never becomes ready. With ignoreTerm it ignores SIGTERM
+// from before it prints, so whoever has seen the line knows SIGTERM will be ignored.
+func fakeExporter(t *testing.T, ignoreTerm bool, started string) string {
 	t.Helper()
-	script := "#!/bin/sh\necho fake exporter waiting >&2\n"
+	script := "#!/bin/sh\n"
 	if ignoreTerm {
 		script += "trap '' TERM\n"
+	}
+	script += "echo fake exporter waiting >&2\n"
+	if started != "" {
+		script += ": >'" + started + "'\n"
 	}
 	script += "exec sleep 30\n"
 	path := filepath.Join(t.TempDir(), "fake_exporter")
@@ -168,10 +174,33 @@ func TestLaunchTimeout(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), 300*time.Millisecond)
+	// launch's context ends once the script has printed its line, not after a fixed time: on a
+	// loaded machine the shell may not have run yet after any fixed time, and the error must carry
+	// its output. A launch that ignored its context would run on to the 15 s deadline.
+	started := filepath.Join(t.TempDir(), "started")
+	ctx, cancel := context.WithTimeout(context.Background(), startTimeout)
 	defer cancel()
-	begin := time.Now()
-	e, err := launch(ctx, fakeExporter(t, false), launchConfig{httpAddr: httpAddr, udpAddr: udpAddr})
+	var ended atomic.Int64 // when ctx was cancelled, in Unix ns
+	testDone := make(chan struct{})
+	defer close(testDone)
+	go func() {
+		tick := time.NewTicker(5 * time.Millisecond)
+		defer tick.Stop()
+		for {
+			if _, err := os.Stat(started); err == nil {
+				ended.Store(time.Now().UnixNano())
+				cancel()
+				return
+			}
+			select {
+			case <-tick.C:
+			case <-testDone:
+				return
+			}
+		}
+	}()
+	e, err := launch(ctx, fakeExporter(t, false, started), launchConfig{httpAddr: httpAddr, udpAddr: udpAddr})
+	returned := time.Now()
 	if err == nil {
 		e.proc.stop()
 		t.Fatal("launch of a process that never listens: got no error, want a timeout")
@@ -181,8 +210,10 @@ func TestLaunchTimeout(t *testing.T) {
 			t.Errorf("launch error: got %q, want it to contain %q", err, want)
 		}
 	}
-	if d := time.Since(begin); d > 2*time.Second {
-		t.Errorf("launch with a 300ms deadline took %v, want it to stop near the deadline", d)
+	if at := ended.Load(); at == 0 {
+		t.Errorf("launch returned before the script started")
+	} else if d := returned.Sub(time.Unix(0, at)); d > 5*time.Second {
+		t.Errorf("launch returned %v after its context ended, want it to stop at once", d)
 	}
 }
 
@@ -191,19 +222,19 @@ func TestStopKillsAfterTerm(t *testing.T) {
 	if _, err := exec.LookPath("sh"); err != nil {
 		t.Skip("no sh:", err)
 	}
-	p, err := startProcess(fakeExporter(t, true), nil)
+	p, err := startProcess(fakeExporter(t, true, ""), nil)
 	if err != nil {
 		t.Fatal(err)
 	}
-	// Wait for the trap to be set, else SIGTERM could end the script before it ignores TERM.
-	for deadline := time.Now().Add(5 * time.Second); !strings.Contains(p.out.String(), "waiting"); {
+	// Wait for the line, which the script prints after setting its trap, else SIGTERM could end
+	// it before it ignores TERM.
+	for deadline := time.Now().Add(10 * time.Second); !strings.Contains(p.out.String(), "waiting"); {
 		if time.Now().After(deadline) {
 			p.stop()
 			t.Fatal("fake exporter did not start")
 		}
 		time.Sleep(5 * time.Millisecond)
 	}
-	time.Sleep(50 * time.Millisecond)
 	begin := time.Now()
 	p.stop()
 	d := time.Since(begin)
