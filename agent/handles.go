@@ -168,7 +168,7 @@ func (r *Recorder) Set(name string, tags ...string) Set {
 // Count adds n to the counter name.
 func (r *Recorder) Count(name string, n int64, tags ...string) {
 	if s := r.reg.LookupCall(shard.KindCounter, name, 0, tags); s != nil {
-		s.Counter.Add(n)
+		s.Counter.AddShared(n)
 		r.after(s)
 		if st := r.live(); st != nil {
 			st.counter(s, n)
@@ -229,7 +229,7 @@ func (r *Recorder) SetAdd(name, v string, tags ...string) {
 func (r *Recorder) CountSampled(name string, n int64, rate float64, tags ...string) {
 	if rate, ok := sample(rate); ok {
 		if s := r.reg.LookupCall(shard.KindCounter, name, rate, tags); s != nil {
-			s.Counter.Add(n)
+			s.Counter.AddShared(n)
 			r.after(s)
 			if st := r.live(); st != nil {
 				st.counter(s, n)

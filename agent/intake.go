@@ -175,7 +175,7 @@ func (in *Intake) line(p *statsd.Parser, line []byte) {
 		err = smp.Values(func(v float64, _ bool) {
 			v /= rate
 			if v == math.Trunc(v) && math.Abs(v) < 1<<53 {
-				s.Counter.Add(int64(v))
+				s.Counter.AddShared(int64(v))
 			} else {
 				s.Counter.AddFloat(v)
 			}

@@ -8,9 +8,57 @@ import (
 // Counter is a lock-free delta: an int64 part for Add and a float64 part for AddFloat (DogStatsD
 // counters received by the agent may be fractional, e.g. "1|c|@0.3" counts 3.33). The zero value is
 // ready to use.
+//
+// Add is one atomic add, for a handle. AddShared is for paths that many goroutines share, like the
+// by-name API: once goroutines have taken turns on the counter stripeAfterSwitches times in one
+// interval, AddShared adds into per-goroutine stripes on cache lines of their own (see stripe.go),
+// so cores stop taking the counter's cache line from each other. Swap and Load include the stripes.
 type Counter struct {
-	v atomic.Uint64
-	f atomic.Uint64 // float64 bits
+	v         atomic.Uint64
+	f         atomic.Uint64 // float64 bits
+	owner     atomic.Uint64 // stackHint of the goroutine that last used AddShared, >> 13
+	contended atomic.Uint32 // changes of owner since the last Swap
+	striped   atomic.Pointer[counterStripes]
+}
+
+// counterStripes are a contended counter's per-goroutine parts.
+type counterStripes struct {
+	pick stripePicker
+	subs []counterStripe
+}
+
+// counterStripe is one part, padded to cache lines of its own.
+type counterStripe struct {
+	v     atomic.Uint64
+	owner atomic.Uint64
+	_     [cacheLine - 16]byte
+}
+
+// AddShared adds n like Add, into the calling goroutine's stripe once the counter is striped.
+func (c *Counter) AddShared(n int64) {
+	if st := c.striped.Load(); st != nil {
+		sub := &st.subs[st.pick.pick()]
+		if switchedTo(&sub.owner, stackHint()>>13) {
+			st.pick.collided()
+		}
+		sub.v.Add(uint64(n))
+		return
+	}
+	if switchedTo(&c.owner, stackHint()>>13) {
+		c.contend()
+	}
+	c.v.Add(uint64(n))
+}
+
+// contend counts a change of goroutine and stripes c at the stripeAfterSwitches-th since the
+// last Swap.
+//
+//go:noinline
+func (c *Counter) contend() {
+	if c.contended.Add(1) == stripeAfterSwitches {
+		n := stripeCount()
+		c.striped.CompareAndSwap(nil, &counterStripes{pick: newStripePicker(n), subs: make([]counterStripe, n)})
+	}
 }
 
 // AddFloat adds v with a compare-and-swap loop.
@@ -33,8 +81,38 @@ func (c *Counter) LoadFloat() float64 { return math.Float64frombits(c.f.Load()) 
 func (c *Counter) Add(n int64) { c.v.Add(uint64(n)) }
 
 // Load returns the delta accumulated since the last Swap.
-func (c *Counter) Load() int64 { return int64(c.v.Load()) }
+func (c *Counter) Load() int64 {
+	v := c.v.Load()
+	if st := c.striped.Load(); st != nil {
+		for i := range st.subs {
+			v += st.subs[i].v.Load()
+		}
+	}
+	return int64(v)
+}
 
-// Swap returns the delta accumulated since the last Swap and resets it to zero atomically, so an Add
-// racing with Swap lands in exactly one of the two intervals.
-func (c *Counter) Swap() int64 { return int64(c.v.Swap(0)) }
+// Swap returns the delta accumulated since the last Swap and resets it to zero with atomic swaps,
+// so an Add racing with Swap lands in exactly one of the two intervals.
+func (c *Counter) Swap() int64 {
+	v := c.v.Swap(0)
+	if c.contended.Load() != 0 {
+		c.contended.Store(0)
+	}
+	if st := c.striped.Load(); st != nil {
+		st.pick.interval()
+		for i := range st.subs {
+			if st.subs[i].v.Load() != 0 {
+				v += st.subs[i].v.Swap(0)
+			}
+		}
+	}
+	return int64(v)
+}
+
+// stripeNow makes c striped as if goroutines had taken turns on it stripeAfterSwitches times, for
+// tests.
+func (c *Counter) stripeNow() {
+	for c.striped.Load() == nil {
+		c.contend()
+	}
+}

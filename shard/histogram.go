@@ -3,7 +3,9 @@ package shard
 import (
 	"math"
 	"math/bits"
+	"sync"
 	"sync/atomic"
+	"unsafe"
 )
 
 // Histogram is a mergeable quantile sketch with exact count, sum, min and max. Quantiles and bin
@@ -32,8 +34,15 @@ import (
 //
 // Cost. Observe is the bin's atomic add, a compare-and-swap loop on the float64 sum, loads of min
 // and max (a compare-and-swap only for a new extreme) and of the octave's touched bit (an atomic
-// OR once per octave and interval). It allocates only on the first value in an octave. Count is not a separate counter: Swap
-// derives it from the bins, so Count always equals the sum of the bins.
+// OR once per octave and interval). It allocates only on the first value in an octave. Count is
+// not a separate counter: Swap derives it from the bins, so Count always equals the sum of the bins.
+//
+// Contention. A histogram observed by turns from different goroutines stripe.go's
+// stripeAfterSwitches times in one interval (a few hundred times a second at a 10 s interval)
+// becomes striped: Observe then records into one of 2·GOMAXPROCS (8 to 64) padded sub-histograms
+// chosen by the calling goroutine, so cores stop taking each other's cache lines, and Swap merges
+// them. Each stripe in use holds its own chunks, so a striped histogram's memory is up to the
+// stripe count times a plain one's; cost and memory figures are in docs/perf.md.
 //
 // Swap and concurrency. Swap moves each bin out with an atomic swap, so every observation's count
 // lands in exactly one snapshot, even under concurrent Observe. An observation racing a Swap may
@@ -47,6 +56,27 @@ type Histogram struct {
 	sum     atomic.Uint64               // float64 bits
 	zero    atomic.Uint64               // count of |v| < 2^histMinExp
 	invalid atomic.Uint64               // NaN and ±Inf
+
+	owner     atomic.Uint64               // stackHint of the goroutine that observed last, >> 13
+	contended atomic.Uint32               // contended updates since the last Swap (stripe.go)
+	striped   atomic.Pointer[histStripes] // set once contention makes the histogram stripe
+}
+
+// histStripes are a contended histogram's sub-histograms (see stripe.go). Observe records into the
+// calling goroutine's stripe; Swap merges them all into the histogram's snapshot.
+type histStripes struct {
+	pick stripePicker
+	subs []histStripe
+
+	mu      sync.Mutex // serializes the merge's use of scratch
+	scratch HistogramSnapshot
+}
+
+// histStripe pads a sub-histogram so that no two share a cache line. (The pad cannot be computed
+// from unsafe.Sizeof(Histogram{}): Histogram refers to this type.)
+type histStripe struct {
+	h Histogram
+	_ [cacheLine - 64]byte
 }
 
 const (
@@ -72,14 +102,16 @@ type histSide struct {
 	touched [histTouchWords]atomic.Uint64
 }
 
-// The heap a Histogram holds, each object rounded up to its Go size class: the struct (56 bytes,
-// class 64), a chunk table per sign (848 bytes, class 896) and each chunk (320, a class).
+// The heap a Histogram holds, each object rounded up to its Go size class: the struct (72 bytes,
+// class 80), a chunk table per sign (848 bytes, class 896) and each chunk (320, a class).
 // histogram_test.go checks the sizes and the heap actually allocated.
 const (
-	histStructBytes = 64
+	histStructBytes = 80
 	histSideBytes   = 896
 	histChunkBytes  = 320
 	histMaxBytes    = histStructBytes + 2*(histSideBytes+histOctaves*histChunkBytes)
+	// histStripesBytes is a striped histogram's histStripes, before its stripes' own chunks.
+	histStripesBytes = int(unsafe.Sizeof(histStripes{}))
 )
 
 // histMapping is the fine-slot-to-bin table and each bin's value within an octave [1, 2).
@@ -127,8 +159,24 @@ func (h *Histogram) Observe(v float64) { h.ObserveN(v, 1) }
 // ObserveN records v as n observations, as when a value arrives with sample rate 1/n. Sum grows by
 // v·n. n == 0 records nothing.
 func (h *Histogram) ObserveN(v float64, n uint64) {
-	if n == 0 {
-		return
+	if n != 0 {
+		h.observe(v, n, true)
+	}
+}
+
+// observe records v as n observations. top is false for a stripe's sub-histogram, which neither
+// stripes nor watches for contention itself: its histStripes does.
+func (h *Histogram) observe(v float64, n uint64, top bool) {
+	if top {
+		if st := h.striped.Load(); st != nil {
+			st.observe(v, n)
+			return
+		}
+		// Contention seldom shows as a failed compare-and-swap (the cache line moves between
+		// cores without one), so a change of observing goroutine counts as a contended update.
+		if switchedTo(&h.owner, stackHint()>>13) {
+			h.contend(1)
+		}
 	}
 	b := math.Float64bits(v)
 	exp := int(b>>52) & 0x7ff
@@ -151,6 +199,10 @@ func (h *Histogram) ObserveN(v float64, n uint64) {
 		old := h.sum.Load()
 		if h.sum.CompareAndSwap(old, math.Float64bits(math.Float64frombits(old)+x)) {
 			break
+		}
+		if top {
+			h.contend(casFailWeight)
+			top = false // once per observation
 		}
 	}
 	oct := exp - (1023 + histMinExp)
@@ -176,6 +228,43 @@ func (h *Histogram) ObserveN(v float64, n uint64) {
 	w, bit := &sd.touched[oct>>6], uint64(1)<<(oct&63)
 	if w.Load()&bit == 0 {
 		w.Or(bit)
+	}
+}
+
+// casFailWeight is what a failed compare-and-swap counts for in contend: one stripeAfter-th of the
+// threshold, as for the other cells.
+const casFailWeight = stripeAfterSwitches / stripeAfter
+
+// contend adds w to the contended updates of the interval, and stripes h when they reach
+// stripeAfterSwitches.
+//
+//go:noinline
+func (h *Histogram) contend(w uint32) {
+	if c := h.contended.Add(w); c >= stripeAfterSwitches && c-w < stripeAfterSwitches {
+		h.stripe()
+	}
+}
+
+// stripe makes h striped.
+func (h *Histogram) stripe() {
+	n := stripeCount()
+	st := &histStripes{pick: newStripePicker(n), subs: make([]histStripe, n)}
+	h.striped.CompareAndSwap(nil, st)
+}
+
+// observe records v in the calling goroutine's stripe.
+func (st *histStripes) observe(v float64, n uint64) {
+	sub := &st.subs[st.pick.pick()].h
+	if switchedTo(&sub.owner, stackHint()>>13) {
+		st.pick.collided()
+	}
+	sub.observe(v, n, false)
+}
+
+// stripeNow makes h striped as if it had met stripeAfter contended updates, for tests.
+func (h *Histogram) stripeNow() {
+	for h.striped.Load() == nil {
+		h.contend(casFailWeight)
 	}
 }
 
@@ -221,6 +310,23 @@ func (sd *histSide) newChunk(oct int) *histChunk {
 // stay allocated, and s's buffers are reused: Swap allocates nothing in steady state. Swap may run
 // concurrently with Observe and with other Swaps; each count lands in exactly one snapshot.
 func (h *Histogram) Swap(s *HistogramSnapshot) {
+	h.swap(s)
+	h.contended.Store(0)
+	st := h.striped.Load()
+	if st == nil {
+		return
+	}
+	st.pick.interval()
+	st.mu.Lock()
+	for i := range st.subs {
+		st.subs[i].h.swap(&st.scratch)
+		s.Merge(&st.scratch)
+	}
+	st.mu.Unlock()
+}
+
+// swap is Swap of h's own cells, without its stripes.
+func (h *Histogram) swap(s *HistogramSnapshot) {
 	s.Reset()
 	if sd := h.sides[1].Load(); sd != nil {
 		sd.drainNeg(s)
@@ -304,6 +410,18 @@ func (sd *histSide) drainNeg(s *HistogramSnapshot) {
 
 // memBytes reports the heap h holds, by the same accounting as histMaxBytes.
 func (h *Histogram) memBytes() int {
+	n := h.ownBytes()
+	if st := h.striped.Load(); st != nil {
+		n += histStripesBytes + len(st.subs)*int(unsafe.Sizeof(histStripe{}))
+		for i := range st.subs {
+			n += st.subs[i].h.ownBytes() - histStructBytes
+		}
+	}
+	return n
+}
+
+// ownBytes is memBytes without the stripes.
+func (h *Histogram) ownBytes() int {
 	n := histStructBytes
 	for i := range h.sides {
 		sd := h.sides[i].Load()
