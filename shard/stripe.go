@@ -7,13 +7,15 @@ import (
 	"unsafe"
 )
 
-// Striping. A histogram or reservoir recorded from several goroutines at once makes every core
-// take the cell's cache lines in turn, and its compare-and-swap loops or mutex retry: on the 2-core
-// VM of docs/perf.md, observing one histogram from 2 goroutines cost 3× the CPU of observing it
-// from one. Such a cell, once it has seen stripeAfter contended updates within one interval,
-// switches to stripes: a set of independent sub-cells, each on cache lines of its own, that a
-// goroutine picks by the address of its stack. Swap drains and merges them. Striping is one-way for
-// the life of the cell (expiry frees it), and costs the uncontended path one atomic pointer load.
+// Striping. A histogram, reservoir or counter recorded from several goroutines at once makes every
+// core take the cell's cache lines in turn, and its compare-and-swap loops or mutex retry: on the
+// 2-core VM of docs/perf.md, observing one histogram from 2 goroutines cost 3× the CPU of observing
+// it from one. Such a cell, once contended often enough within one interval (stripeAfter busy
+// mutexes for a reservoir; stripeAfterSwitches changes of recording goroutine for a histogram or a
+// Counter.AddShared), switches to stripes: a set of independent sub-cells, each on cache lines of
+// its own, that a goroutine picks by the address of its stack. Swap drains and merges them.
+// Striping is one-way for the life of the cell (expiry frees it); the uncontended path pays an
+// atomic pointer load, and for histograms and AddShared a load and compare of the last owner.
 
 const (
 	// stripeAfter is how many contended updates (failed compare-and-swaps, busy mutexes) in one
