@@ -2,6 +2,7 @@ package agent
 
 import (
 	"fmt"
+	"math"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -314,7 +315,7 @@ func (e *exporter) emit(s *shard.Series) bool {
 		if d == 0 && f == 0 {
 			return false
 		}
-		ext.total.Add(d)
+		ext.total.Store(math.Float64bits(math.Float64frombits(ext.total.Load()) + float64(d) + f))
 		if f == 0 {
 			e.putInt(e.begin(s, ext, statsd.Counter, ""), d)
 		} else {

@@ -61,10 +61,10 @@ func (g Gauge) Add(d float64) {
 	if g.s == nil {
 		return
 	}
-	g.s.Gauge.Add(d)
+	now := g.s.Gauge.Add(d)
 	g.r.after(g.s)
 	if st := g.r.live(); st != nil {
-		st.gaugeAdd(g.s, d)
+		st.gaugeAdd(g.s, d, now)
 	}
 }
 
@@ -190,10 +190,10 @@ func (r *Recorder) GaugeSet(name string, v float64, tags ...string) {
 // GaugeAdd adds d to the gauge name.
 func (r *Recorder) GaugeAdd(name string, d float64, tags ...string) {
 	if s := r.reg.LookupCall(shard.KindGauge, name, 0, tags); s != nil {
-		s.Gauge.Add(d)
+		now := s.Gauge.Add(d)
 		r.after(s)
 		if st := r.live(); st != nil {
-			st.gaugeAdd(s, d)
+			st.gaugeAdd(s, d, now)
 		}
 	}
 }

@@ -180,7 +180,7 @@ func (in *Intake) line(p *statsd.Parser, line []byte) {
 				s.Counter.AddFloat(v)
 			}
 			if st := r.live(); st != nil {
-				st.counterValue(s, v)
+				st.counterFloat(s, v)
 			}
 		})
 		r.after(s)
@@ -192,9 +192,9 @@ func (in *Intake) line(p *statsd.Parser, line []byte) {
 		err = smp.Values(func(v float64, relative bool) {
 			st := r.live()
 			if relative {
-				s.Gauge.Add(v)
+				now := s.Gauge.Add(v)
 				if st != nil {
-					st.gaugeAdd(s, v)
+					st.gaugeAdd(s, v, now)
 				}
 				return
 			}

@@ -134,7 +134,7 @@ type seriesExt struct {
 	labels []pb.Label // the same tags as TCP stream labels, sorted by key
 	plan   *histPlan  // histogram/distribution export, nil for other kinds
 	// Updated by the flusher, read by new TCP clients' snapshots.
-	total    atomic.Int64 // counter total flushed so far
+	total    atomic.Uint64 // float64 bits of the counter total flushed so far; the flusher writes it
 	gaugeSet atomic.Bool  // gauge set at least once
 }
 

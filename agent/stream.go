@@ -164,8 +164,9 @@ func (st *stream) counter(s *shard.Series, n int64) {
 	st.publish(s, pb.IncrementCounter, uint64(n))
 }
 
-// counterValue streams a counter add received by the intake, which may be fractional.
-func (st *stream) counterValue(s *shard.Series, v float64) {
+// counterFloat streams a counter add that may be fractional: one received by the intake, or a
+// sampled call's value scaled by 1/rate.
+func (st *stream) counterFloat(s *shard.Series, v float64) {
 	if v < 0 || v != math.Trunc(v) || v >= 1<<64 {
 		st.unrepr.Add(1)
 		return
@@ -173,7 +174,8 @@ func (st *stream) counterValue(s *shard.Series, v float64) {
 	st.publish(s, pb.IncrementCounter, uint64(v))
 }
 
-func (st *stream) gaugeAdd(s *shard.Series, d float64) {
+// gaugeAdd streams an add of d to a gauge, whose value after the add is now.
+func (st *stream) gaugeAdd(s *shard.Series, d, now float64) {
 	if d < 0 {
 		st.publish(s, pb.DecrementGauge, math.Float64bits(-d))
 		return
@@ -306,7 +308,7 @@ func (st *stream) greeting() ([]byte, []int) {
 		m := pb.Metric{Name: s.Name(), Seconds: now / 1e9, Nanos: int32(now % 1e9), Labels: ext.labels, ValidUTF8: true}
 		switch s.Kind() {
 		case shard.KindCounter:
-			total := ext.total.Load() + s.Counter.Load()
+			total := int64(math.Float64frombits(ext.total.Load())) + s.Counter.Load()
 			if total < 0 {
 				return true
 			}

@@ -18,15 +18,17 @@ func (g *Gauge) Set(v float64) {
 	g.touch()
 }
 
-// Add adds d (which may be negative) to the value with a compare-and-swap loop.
-func (g *Gauge) Add(d float64) {
+// Add adds d (which may be negative) to the value with a compare-and-swap loop and returns the
+// value it stored.
+func (g *Gauge) Add(d float64) float64 {
 	for {
 		old := g.bits.Load()
-		if g.bits.CompareAndSwap(old, math.Float64bits(math.Float64frombits(old)+d)) {
-			break
+		v := math.Float64frombits(old) + d
+		if g.bits.CompareAndSwap(old, math.Float64bits(v)) {
+			g.touch()
+			return v
 		}
 	}
-	g.touch()
 }
 
 // touch marks the gauge touched after its value was stored. Reading first keeps the cache line
