@@ -169,6 +169,32 @@ type histPlan struct {
 	leTags    []string // "le:<bound>" per bound, then "le:inf"
 }
 
+// distributionPlan is the plan of every distribution series.
+var distributionPlan = &histPlan{mode: Distribution}
+
+// maxSuffix returns the length of the longest suffix the plan's lines add to a series name; 0 for
+// a nil plan (counters, gauges, sets) and for distributions.
+func (p *histPlan) maxSuffix() int {
+	if p == nil {
+		return 0
+	}
+	n := 0
+	switch p.mode {
+	case Summary:
+		for _, s := range [...]string{".count", ".sum", ".avg", ".min", ".max"} {
+			n = max(n, len(s))
+		}
+		for _, q := range p.quantiles {
+			n = max(n, len(q.suffix))
+		}
+	case Buckets:
+		for _, s := range [...]string{".bucket", ".count", ".sum"} {
+			n = max(n, len(s))
+		}
+	}
+	return n
+}
+
 type quantile struct {
 	q      float64
 	suffix string
@@ -376,5 +402,27 @@ func (c Config) resolve() (*resolved, error) {
 	if r.maxPkt < 0 {
 		return nil, fmt.Errorf("agent: negative Statsd.MaxPacketSize %d", r.maxPkt)
 	}
+	if id := r.Statsd.ContainerID; id != "" && !validOrigin(id) {
+		return nil, fmt.Errorf("agent: Statsd.ContainerID %q: want only ASCII letters, digits and \"-_.:/\" (it is written into every line as \"|c:<id>\")", id)
+	}
 	return r, nil
+}
+
+// validOrigin reports whether s can be written as a DogStatsD origin field ("|c:", "|e:",
+// "|card:") without changing the line: container IDs are hex digests or "ci-"/"in-" forms, and
+// nothing that could end the field ('|'), split the line ('\n') or start a new field may pass.
+func validOrigin(s string) bool {
+	if len(s) > statsd.MaxTagLen {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		switch {
+		case c >= 'a' && c <= 'z', c >= 'A' && c <= 'Z', c >= '0' && c <= '9':
+		case c == '-', c == '_', c == '.', c == ':', c == '/':
+		default:
+			return false
+		}
+	}
+	return true
 }

@@ -113,7 +113,7 @@ func TestHistogramModes(t *testing.T) {
 		r.Observe("b.x", v, "k:v")
 		r.Observe("d.x", v)
 	}
-	r.ObserveSampled("b.s", 1, 0.5) // may or may not be kept: checked below only for shape
+	r.ObserveSampled("b.s", 1, 0.5) // kept or not at random; if kept, it counts for 2
 	r.Flush()
 	lines := s.take()
 	lines = strings.Split(strings.Join(lines, "\n"), "\n")
@@ -121,9 +121,9 @@ func TestHistogramModes(t *testing.T) {
 	for _, l := range lines {
 		if !strings.HasPrefix(l, "b.s") {
 			kept = append(kept, l)
-		} else if strings.Contains(l, "|c") != strings.Contains(l, "|c|@0.5") {
-			// Counters of a sampled series carry its rate; gauges (.sum, scaled already) do not.
-			t.Errorf("sampled counter line %q lacks |@0.5", l)
+		} else if strings.Contains(l, "|@") || (strings.Contains(l, "|c") && !strings.Contains(l, ":2|c")) {
+			// A sampled value is recorded with its weight: counts are already 2, no rate is sent.
+			t.Errorf("sampled line %q: want a count of 2 and no rate", l)
 		}
 	}
 	assertLines(t, kept, []string{

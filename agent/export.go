@@ -1,8 +1,11 @@
 package agent
 
 import (
+	"cmp"
 	"fmt"
 	"math"
+	"math/rand/v2"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -37,7 +40,9 @@ type exporter struct {
 	payloads [][]byte
 	hsnap    shard.HistogramSnapshot
 	bsnap    shard.BucketsSnapshot
-	samples  []float64
+	rsnap    shard.ReservoirSnapshot
+	weighted []weightedValue // a distribution's sample being sent
+	vals     []float64       // the values of one multi-value line
 	setVals  []string
 	line     statsd.Line
 	now      int64
@@ -281,12 +286,12 @@ func (e *exporter) begin(s *shard.Series, ext *seriesExt, typ statsd.Type, suffi
 		Name:      s.Name(),
 		Suffix:    suffix,
 		Type:      typ,
-		Rate:      s.Rate(),
 		Tags:      ext.tags,
 		Container: e.cfg.Statsd.ContainerID,
 	}
 	if ns := s.Namespace(); ns != "" {
-		l.Container = ns // the container ID a DogStatsD client sent with the line
+		// The origin a DogStatsD client sent with the line (see originKey).
+		l.Container, l.External, l.Cardinality = splitOrigin(ns)
 	}
 	if e.cfg.Statsd.Timestamps && (typ == statsd.Counter || typ == statsd.Gauge) {
 		l.Timestamp = e.now
@@ -316,11 +321,18 @@ func (e *exporter) emit(s *shard.Series) bool {
 			return false
 		}
 		ext.total.Store(math.Float64bits(math.Float64frombits(ext.total.Load()) + float64(d) + f))
-		if f == 0 {
+		if f == 0 && ext.carry == 0 {
 			e.putInt(e.begin(s, ext, statsd.Counter, ""), d)
-		} else {
-			// Fractional counts come from the agent's intake ("1|c|@0.3" counts 3.33).
-			e.putFloat(e.begin(s, ext, statsd.Counter, ""), float64(d)+f)
+			return true
+		}
+		// Fractional counts (a sampled call weighs n/rate; the intake receives "0.5|c") are sent
+		// as whole numbers, the fraction carried to the next flush: receivers that keep counters
+		// as integers (telegraf) then read the same totals as the others, exact to within 1.
+		x := float64(d) + f + ext.carry
+		n := math.Trunc(x)
+		ext.carry = x - n
+		if n != 0 {
+			e.putFloat(e.begin(s, ext, statsd.Counter, ""), n)
 		}
 		return true
 	case shard.KindGauge:
@@ -329,9 +341,7 @@ func (e *exporter) emit(s *shard.Series) bool {
 			ext.gaugeSet.Store(true)
 		}
 		if touched || (e.cfg.Statsd.ResendGauges && ext.gaugeSet.Load()) {
-			l := e.begin(s, ext, statsd.Gauge, "")
-			l.Rate = 0
-			e.putFloat(l, v)
+			e.putFloat(e.begin(s, ext, statsd.Gauge, ""), v)
 		}
 		return touched
 	case shard.KindSet:
@@ -365,23 +375,18 @@ func (e *exporter) emitHistogram(s *shard.Series, ext *seriesExt) bool {
 			}
 			l := e.begin(s, ext, statsd.Counter, ".bucket")
 			l.ExtraTag = p.leTags[i]
-			e.putInt(l, int64(c))
+			e.putUint(l, c)
 		}
 		e.putSumCount(s, ext, e.bsnap.Sum, e.bsnap.Count)
 		return true
 	case s.Reservoir != nil:
-		var count, invalid uint64
-		e.samples, count, invalid = s.Reservoir.Swap(e.samples[:0])
-		e.invalidValues.Add(invalid)
-		if count == 0 {
-			return invalid > 0
+		r := &e.rsnap
+		s.Reservoir.Swap(r)
+		e.invalidValues.Add(r.Invalid)
+		if r.Count == 0 {
+			return r.Invalid > 0
 		}
-		l := e.begin(s, ext, statsd.Distribution, "")
-		if len(e.samples) < int(count) {
-			// A uniform sample of the interval's values: each stands for count/len of them.
-			l.Rate = rateOrOne(s.Rate()) * float64(len(e.samples)) / float64(count)
-		}
-		e.putSamples(l)
+		e.putSamples(e.begin(s, ext, statsd.Distribution, ""), r)
 		return true
 	case s.Histogram != nil:
 		s.Histogram.Swap(&e.hsnap)
@@ -390,15 +395,9 @@ func (e *exporter) emitHistogram(s *shard.Series, ext *seriesExt) bool {
 			return e.hsnap.Invalid > 0
 		}
 		if p.mode != Summary {
-			// A sketched distribution: one weighted line per bin.
-			base := rateOrOne(s.Rate())
+			// A sketched distribution: one line per bin, weighted by the bin's count.
 			e.hsnap.Bins(func(v float64, n uint64) {
-				l := e.begin(s, ext, statsd.Distribution, "")
-				l.Rate = base / float64(n)
-				if n == 1 && s.Rate() == 0 {
-					l.Rate = 0
-				}
-				e.putFloat(l, v)
+				e.putWeighted(e.begin(s, ext, statsd.Distribution, ""), v, n)
 			})
 			return true
 		}
@@ -408,56 +407,127 @@ func (e *exporter) emitHistogram(s *shard.Series, ext *seriesExt) bool {
 			suffix string
 			v      float64
 		}{{".avg", h.Sum / float64(h.Count)}, {".min", h.Min}, {".max", h.Max}} {
-			l := e.begin(s, ext, statsd.Gauge, g.suffix)
-			l.Rate = 0
-			e.putFloat(l, g.v)
+			e.putFloat(e.begin(s, ext, statsd.Gauge, g.suffix), g.v)
 		}
 		for _, q := range p.quantiles {
-			l := e.begin(s, ext, statsd.Gauge, q.suffix)
-			l.Rate = 0
-			e.putFloat(l, h.Quantile(q.q))
+			e.putFloat(e.begin(s, ext, statsd.Gauge, q.suffix), h.Quantile(q.q))
 		}
 		return true
 	}
 	return false
 }
 
-// putSumCount sends name.count as a counter (with the series' rate, so receivers scale it) and
-// name.sum as a gauge already scaled by 1/rate, since receivers ignore rates on gauges.
-func (e *exporter) putSumCount(s *shard.Series, ext *seriesExt, sum float64, count uint64) {
-	l := e.begin(s, ext, statsd.Counter, ".count")
-	e.putInt(l, int64(count))
-	l = e.begin(s, ext, statsd.Gauge, ".sum")
-	l.Rate = 0
-	e.putFloat(l, sum/rateOrOne(s.Rate()))
+func (e *exporter) putUint(l *statsd.Line, v uint64) {
+	e.packer.End(statsd.AppendUint(e.packer.Begin(), l, v))
 }
 
-// putSamples sends raw distribution samples, several per line when MultiValue is on.
-func (e *exporter) putSamples(l *statsd.Line) {
+// putSumCount sends name.count as a counter and name.sum as a gauge. Both are already weighted:
+// a sampled observation was recorded as the number of values it stands for.
+func (e *exporter) putSumCount(s *shard.Series, ext *seriesExt, sum float64, count uint64) {
+	e.putUint(e.begin(s, ext, statsd.Counter, ".count"), count)
+	e.putFloat(e.begin(s, ext, statsd.Gauge, ".sum"), sum)
+}
+
+// maxWeightLines bounds the lines one weighted value may take: a weight past
+// maxWeightLines·statsd.MaxWeight (2.7e11 values behind one sampled value, which only absurd
+// sample rates produce) is not sent past that, and the rest is counted as invalid.
+const maxWeightLines = 64
+
+// putWeighted sends the value v standing for n values: with the rate statsd.RateFor(n), which
+// every receiver that honours rates turns back into exactly n, in lines of at most
+// statsd.MaxWeight each.
+func (e *exporter) putWeighted(l *statsd.Line, v float64, n uint64) {
+	e.eachWeight(n, func(w uint64) {
+		l.Rate = statsd.RateFor(w)
+		e.putFloat(l, v)
+	})
+}
+
+// eachWeight splits a weight n into line weights of at most statsd.MaxWeight, and at most
+// maxWeightLines of them.
+func (e *exporter) eachWeight(n uint64, line func(w uint64)) {
+	for i := 0; n > 0; i++ {
+		if i == maxWeightLines {
+			e.invalidValues.Add(1)
+			return
+		}
+		w := min(n, statsd.MaxWeight)
+		line(w)
+		n -= w
+	}
+}
+
+// putSamples sends a reservoir's sample, each value weighted by what it stands for, several
+// values per line when MultiValue is on (values of one weight share a line).
+//
+// When the reservoir kept every observation, each value goes with the weight it was recorded with
+// (1 unless sampled), and receivers read the interval exactly. When it kept a uniform sample,
+// each kept observation stands for Observations/len of them: its recorded weight is scaled by
+// Count/(the sample's total weight) and rounded to an integer by systematic rounding, so that the
+// weights sent add up to Count exactly. Receivers then read the interval's count exactly and its
+// distribution from a uniform sample.
+func (e *exporter) putSamples(l *statsd.Line, r *shard.ReservoirSnapshot) {
+	ws := e.weighted[:0]
+	same := true
+	if !r.Sampled() {
+		for i, v := range r.Values {
+			ws = append(ws, weightedValue{v, uint64(r.Weights[i])})
+			same = same && r.Weights[i] == r.Weights[0]
+		}
+	} else {
+		var kept uint64
+		for _, w := range r.Weights {
+			kept += uint64(w)
+		}
+		scale := float64(r.Count) / float64(kept)
+		// Systematic rounding: weight i is floor(u + cum_i) - floor(u + cum_{i-1}) with one random
+		// offset u, which sums to Count exactly (the last cumulative sum is Count) and gives each
+		// value its scaled weight on average. Every scaled weight is at least 1, so none is 0.
+		u, cum, prev := rand.Float64(), 0.0, uint64(0)
+		for i, w := range r.Weights {
+			cum += float64(w) * scale
+			next := uint64(u + cum)
+			if i == len(r.Weights)-1 {
+				next = r.Count // no floating-point residue in the total
+			}
+			ws = append(ws, weightedValue{r.Values[i], next - prev})
+			same = same && next-prev == ws[0].w
+			prev = next
+		}
+	}
+	e.weighted = ws
 	if !e.cfg.Statsd.MultiValue {
-		for _, v := range e.samples {
-			e.putFloat(l, v)
+		for _, x := range ws {
+			e.putWeighted(l, x.v, x.w)
 		}
 		return
 	}
-	// Keep only valid values (the reservoir never keeps NaN/Inf, but be safe), then pack as many
-	// per line as surely fit: 24 bytes is the longest value AppendNumber writes.
-	overhead := len(l.Name) + len(l.Suffix) + len(l.Tags) + len(l.Container) + 40
-	per := (e.cfg.maxPkt - overhead) / 25
-	if per < 1 {
-		per = 1
+	if !same {
+		slices.SortFunc(ws, func(a, b weightedValue) int { return cmp.Compare(a.w, b.w) })
 	}
-	vs := e.samples
-	for len(vs) > 0 {
-		n := min(per, len(vs))
-		e.packer.End(statsd.AppendFloats(e.packer.Begin(), l, vs[:n]))
-		vs = vs[n:]
+	// Pack as many values of one weight per line as surely fit: 24 bytes is the longest value
+	// AppendNumber writes.
+	overhead := len(l.Name) + len(l.Suffix) + len(l.Tags) + len(l.Container) + len(l.External) + len(l.Cardinality) + 64
+	per := max((e.cfg.maxPkt-overhead)/25, 1)
+	for len(ws) > 0 {
+		k := 1
+		for k < len(ws) && k < per && ws[k].w == ws[0].w {
+			k++
+		}
+		e.vals = e.vals[:0]
+		for _, x := range ws[:k] {
+			e.vals = append(e.vals, x.v)
+		}
+		e.eachWeight(ws[0].w, func(w uint64) {
+			l.Rate = statsd.RateFor(w)
+			e.packer.End(statsd.AppendFloats(e.packer.Begin(), l, e.vals))
+		})
+		ws = ws[k:]
 	}
 }
 
-func rateOrOne(r float64) float64 {
-	if r > 0 && r < 1 {
-		return r
-	}
-	return 1
+// weightedValue is a distribution value and the number of values it stands for.
+type weightedValue struct {
+	v float64
+	w uint64
 }

@@ -25,6 +25,7 @@ type Counter struct {
 // DogStatsD count, and skips intervals where it is zero.
 func (c Counter) Add(n int64) {
 	if c.s == nil {
+		c.r.invalidHandle()
 		return
 	}
 	c.s.Counter.Add(n)
@@ -47,6 +48,7 @@ type Gauge struct {
 // are counted as invalid values at flush.
 func (g Gauge) Set(v float64) {
 	if g.s == nil {
+		g.r.invalidHandle()
 		return
 	}
 	g.s.Gauge.Set(v)
@@ -59,6 +61,7 @@ func (g Gauge) Set(v float64) {
 // Add adds d (which may be negative) to the gauge.
 func (g Gauge) Add(d float64) {
 	if g.s == nil {
+		g.r.invalidHandle()
 		return
 	}
 	now := g.s.Gauge.Add(d)
@@ -77,6 +80,7 @@ type Histogram struct {
 // Observe records one value. NaN and ±Inf are counted as invalid and not recorded.
 func (h Histogram) Observe(v float64) {
 	if h.s == nil {
+		h.r.invalidHandle()
 		return
 	}
 	h.r.observe(h.s, v)
@@ -92,6 +96,26 @@ func (r *Recorder) observe(s *shard.Series, v float64) {
 	if s.Reservoir != nil {
 		s.Reservoir.Observe(v)
 	}
+	r.observed(s, v)
+}
+
+// observeN records v as one observation standing for n values (a sampled call, see weight).
+func (r *Recorder) observeN(s *shard.Series, v float64, n uint32) {
+	if s.Histogram != nil {
+		s.Histogram.ObserveN(v, uint64(n))
+	}
+	if s.Buckets != nil {
+		s.Buckets.ObserveN(v, uint64(n))
+	}
+	if s.Reservoir != nil {
+		s.Reservoir.ObserveN(v, n)
+	}
+	r.observed(s, v)
+}
+
+// observed is what follows every observation: revival, and the stream, which carries the
+// observation once whatever its weight (record_histogram has no count).
+func (r *Recorder) observed(s *shard.Series, v float64) {
 	r.after(s)
 	if st := r.live(); st != nil {
 		st.publish(s, pb.RecordHistogram, math.Float64bits(v))
@@ -104,13 +128,53 @@ type Set struct {
 	r *Recorder
 }
 
-// Add records v as a member of the set.
+// Add records v as a member of the set. An empty member cannot be sent ("name:|s" is not a
+// DogStatsD line) and one longer than a payload could never be: both are dropped and counted
+// (Stats.InvalidValues, Stats.DroppedTooLong).
 func (s Set) Add(v string) {
 	if s.s == nil {
+		s.r.invalidHandle()
 		return
 	}
-	s.s.Set.Add(v)
-	s.r.after(s.s)
+	s.r.setAdd(s.s, v)
+}
+
+// setAdd records a set member, refusing what can never be sent before it takes any memory.
+func (r *Recorder) setAdd(s *shard.Series, v string) {
+	switch {
+	case v == "":
+		r.exp.invalidValues.Add(1)
+		return
+	case len(v) > r.cfg.maxPkt:
+		r.exp.tooLong.Add(1)
+		return
+	}
+	s.Set.Add(v)
+	r.after(s)
+}
+
+// invalidHandle counts a recording through a handle made from an invalid name. The zero handle
+// belongs to no recorder and counts nothing.
+func (r *Recorder) invalidHandle() {
+	if r != nil {
+		r.invalidNames.Add(1)
+	}
+}
+
+// countFloat adds v, which may be fractional (a sampled or received count), to a counter: exactly
+// in the int64 part when it is an integer float64 holds exactly, else in the float part. A value
+// the float part cannot hold (an infinite sum) is dropped alone and counted.
+func (r *Recorder) countFloat(s *shard.Series, v float64) {
+	if v == math.Trunc(v) && math.Abs(v) < 1<<53 {
+		s.Counter.AddShared(int64(v))
+	} else if !s.Counter.AddFloat(v) {
+		r.exp.invalidValues.Add(1)
+		return
+	}
+	r.after(s)
+	if st := r.live(); st != nil {
+		st.counterFloat(s, v)
+	}
 }
 
 // after runs after every recording: a series that expired while a handle held it comes back.
@@ -131,29 +195,29 @@ func (r *Recorder) live() *stream {
 
 // Counter returns a handle to the counter name with tags ("key:value" strings).
 func (r *Recorder) Counter(name string, tags ...string) Counter {
-	return Counter{r.reg.Lookup(shard.KindCounter, name, 0, tags), r}
+	return Counter{r.reg.Lookup(shard.KindCounter, name, tags), r}
 }
 
 // Gauge returns a handle to the gauge name with tags.
 func (r *Recorder) Gauge(name string, tags ...string) Gauge {
-	return Gauge{r.reg.Lookup(shard.KindGauge, name, 0, tags), r}
+	return Gauge{r.reg.Lookup(shard.KindGauge, name, tags), r}
 }
 
 // Histogram returns a handle to the histogram name with tags, exported as configured for its name
 // by Config.Histograms.
 func (r *Recorder) Histogram(name string, tags ...string) Histogram {
-	return Histogram{r.reg.Lookup(shard.KindHistogram, name, 0, tags), r}
+	return Histogram{r.reg.Lookup(shard.KindHistogram, name, tags), r}
 }
 
 // Distribution returns a handle to the distribution name with tags, always exported as a DogStatsD
 // distribution ("|d") so the receiver aggregates it across hosts.
 func (r *Recorder) Distribution(name string, tags ...string) Histogram {
-	return Histogram{r.reg.Lookup(shard.KindDistribution, name, 0, tags), r}
+	return Histogram{r.reg.Lookup(shard.KindDistribution, name, tags), r}
 }
 
 // Set returns a handle to the set name with tags.
 func (r *Recorder) Set(name string, tags ...string) Set {
-	return Set{r.reg.Lookup(shard.KindSet, name, 0, tags), r}
+	return Set{r.reg.Lookup(shard.KindSet, name, tags), r}
 }
 
 // The by-name methods find the series without a lock or an allocation once it exists. Called
@@ -167,7 +231,7 @@ func (r *Recorder) Set(name string, tags ...string) Set {
 
 // Count adds n to the counter name.
 func (r *Recorder) Count(name string, n int64, tags ...string) {
-	if s := r.reg.LookupCall(shard.KindCounter, name, 0, tags); s != nil {
+	if s := r.reg.LookupCall(shard.KindCounter, name, tags); s != nil {
 		s.Counter.AddShared(n)
 		r.after(s)
 		if st := r.live(); st != nil {
@@ -178,7 +242,7 @@ func (r *Recorder) Count(name string, n int64, tags ...string) {
 
 // GaugeSet sets the gauge name to v.
 func (r *Recorder) GaugeSet(name string, v float64, tags ...string) {
-	if s := r.reg.LookupCall(shard.KindGauge, name, 0, tags); s != nil {
+	if s := r.reg.LookupCall(shard.KindGauge, name, tags); s != nil {
 		s.Gauge.Set(v)
 		r.after(s)
 		if st := r.live(); st != nil {
@@ -189,7 +253,7 @@ func (r *Recorder) GaugeSet(name string, v float64, tags ...string) {
 
 // GaugeAdd adds d to the gauge name.
 func (r *Recorder) GaugeAdd(name string, d float64, tags ...string) {
-	if s := r.reg.LookupCall(shard.KindGauge, name, 0, tags); s != nil {
+	if s := r.reg.LookupCall(shard.KindGauge, name, tags); s != nil {
 		now := s.Gauge.Add(d)
 		r.after(s)
 		if st := r.live(); st != nil {
@@ -200,61 +264,116 @@ func (r *Recorder) GaugeAdd(name string, d float64, tags ...string) {
 
 // Observe records v in the histogram name.
 func (r *Recorder) Observe(name string, v float64, tags ...string) {
-	if s := r.reg.LookupCall(shard.KindHistogram, name, 0, tags); s != nil {
+	if s := r.reg.LookupCall(shard.KindHistogram, name, tags); s != nil {
 		r.observe(s, v)
 	}
 }
 
 // ObserveDistribution records v in the distribution name.
 func (r *Recorder) ObserveDistribution(name string, v float64, tags ...string) {
-	if s := r.reg.LookupCall(shard.KindDistribution, name, 0, tags); s != nil {
+	if s := r.reg.LookupCall(shard.KindDistribution, name, tags); s != nil {
 		r.observe(s, v)
 	}
 }
 
-// SetAdd records v as a member of the set name.
+// SetAdd records v as a member of the set name, with the rules of Set.Add.
 func (r *Recorder) SetAdd(name, v string, tags ...string) {
-	if s := r.reg.LookupCall(shard.KindSet, name, 0, tags); s != nil {
-		s.Set.Add(v)
-		r.after(s)
+	if s := r.reg.LookupCall(shard.KindSet, name, tags); s != nil {
+		r.setAdd(s, v)
 	}
 }
 
-// The sampled methods keep a call with probability rate (0 < rate < 1) and send what they keep
-// with "|@rate", so the receiver scales it back: like datadog-go's rate argument, they trade
-// precision for less work. A rate outside (0, 1) records every call, unsampled. Sampled and
-// unsampled values of one metric are separate series, since one line carries one rate.
+// The sampled methods keep a call with probability rate (0 < rate < 1) and record what they keep
+// weighted by 1/rate, so the aggregates stand for every call: like datadog-go's rate argument,
+// they trade precision for less work. A rate outside (0, 1) records every call, unweighted. The
+// rate is a weight on the value, never part of the series: sampled and unsampled calls of one
+// metric go to one series, and a summary's .count, .sum and quantiles count both. A counter adds
+// n/rate exactly (fractions are carried, see Counter); a histogram or distribution observation
+// counts as an integral number of values, 1/rate rounded up or down at random so that its
+// expected weight is exactly 1/rate. A rate so small that the weight passes 2^32 is counted as
+// an invalid value.
 
 // CountSampled adds n to the counter name for a sampled fraction rate of the calls.
 func (r *Recorder) CountSampled(name string, n int64, rate float64, tags ...string) {
-	if rate, ok := sample(rate); ok {
-		if s := r.reg.LookupCall(shard.KindCounter, name, rate, tags); s != nil {
-			s.Counter.AddShared(n)
-			r.after(s)
-			if st := r.live(); st != nil {
-				st.counter(s, n)
-			}
-		}
+	rate, ok := sample(rate)
+	if !ok {
+		return
 	}
+	s := r.reg.LookupCall(shard.KindCounter, name, tags)
+	if s == nil {
+		return
+	}
+	if rate == 0 {
+		s.Counter.AddShared(n)
+		r.after(s)
+		if st := r.live(); st != nil {
+			st.counter(s, n)
+		}
+		return
+	}
+	r.countFloat(s, float64(n)/rate)
 }
 
 // ObserveSampled records v in the histogram name for a sampled fraction rate of the calls.
 func (r *Recorder) ObserveSampled(name string, v float64, rate float64, tags ...string) {
-	if rate, ok := sample(rate); ok {
-		if s := r.reg.LookupCall(shard.KindHistogram, name, rate, tags); s != nil {
-			r.observe(s, v)
-		}
-	}
+	r.observeSampled(shard.KindHistogram, name, v, rate, tags)
 }
 
 // ObserveDistributionSampled records v in the distribution name for a sampled fraction rate of
 // the calls.
 func (r *Recorder) ObserveDistributionSampled(name string, v float64, rate float64, tags ...string) {
-	if rate, ok := sample(rate); ok {
-		if s := r.reg.LookupCall(shard.KindDistribution, name, rate, tags); s != nil {
-			r.observe(s, v)
+	r.observeSampled(shard.KindDistribution, name, v, rate, tags)
+}
+
+func (r *Recorder) observeSampled(kind shard.Kind, name string, v, rate float64, tags []string) {
+	rate, ok := sample(rate)
+	if !ok {
+		return
+	}
+	s := r.reg.LookupCall(kind, name, tags)
+	if s == nil {
+		return
+	}
+	r.observeWeighted(s, v, rate)
+}
+
+// observeWeighted records an observation sampled at rate (0 means unsampled).
+func (r *Recorder) observeWeighted(s *shard.Series, v, rate float64) {
+	if rate == 0 {
+		r.observe(s, v)
+		return
+	}
+	n, ok := weight(rate)
+	if !ok {
+		r.exp.invalidValues.Add(1)
+		return
+	}
+	r.observeN(s, v, n)
+}
+
+// maxObservationWeight bounds the weight of one observation: the cells count in uint64, but a
+// reservoir keeps a uint32 beside each value.
+const maxObservationWeight = math.MaxUint32
+
+// weight turns a sample rate in (0, 1) into the integral number of values one observation stands
+// for: 1/rate, rounded down or up at random with the probabilities that make its expectation
+// 1/rate exactly (stochastic rounding). Rates whose inverse is an integer up to float64's error
+// (0.1, 1/3 written as 0.3333333333333333) always give that integer. false means the weight
+// passes maxObservationWeight.
+func weight(rate float64) (uint32, bool) {
+	w := 1 / rate
+	if !(w <= maxObservationWeight) {
+		return 0, false
+	}
+	n := math.Floor(w)
+	if frac := w - n; frac > 1e-9 {
+		if frac > 1-1e-9 {
+			n++
+		} else if rand.Float64() < frac {
+			n++
 		}
 	}
+	return uint32(max(n, 1)), true
 }
 
 // sample decides whether to keep a sampled call and normalizes the rate: 0 means unsampled.

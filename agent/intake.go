@@ -5,8 +5,10 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"strings"
 	"sync"
 	"sync/atomic"
+	"unsafe"
 
 	"github.com/statshard/statshard/netio"
 	"github.com/statshard/statshard/shard"
@@ -36,24 +38,32 @@ type IntakeConfig struct {
 	// checks and lines with a "|T" timestamp) held until the next flush; past it they are dropped
 	// and counted. Zero means DefaultMaxForward.
 	MaxForward int
+	// RelativeGauges reads a gauge value with a leading '+' or '-' as a change, as etsy statsd,
+	// statsd_exporter and telegraf do ("-3|g" subtracts 3). The default, false, follows
+	// DogStatsD and the Datadog Agent: every gauge value sets the gauge ("-3|g" sets -3).
+	RelativeGauges bool
 }
 
 // Intake receives DogStatsD datagrams and records them. Create it with Recorder.Listen; Close
 // stops it. A malformed line is counted by reason and skipped; the rest of its datagram is used.
 //
-// What each line becomes: counters add value/rate; gauges set their value, or add to it when the
-// value has a leading '+' or '-' (statsd's relative gauges: "-3|g" subtracts 3; to set a negative
-// value, set 0 first — the Datadog Agent instead reads "-3|g" as a set); "ms" and "h" are histograms exported as Config.Histograms says; "d" stays a
-// distribution; "s" counts distinct members per interval. A line's container ID ("|c:") keeps its
-// series apart and is sent upstream with it. Lines with a "|T" timestamp, events ("_e{...}") and
-// service checks ("_sc|...") are forwarded upstream unchanged at the next flush. Every other
+// What each line becomes: counters add value/rate (exactly: fractions are carried, see Counter);
+// gauges set their value, signed or not, as in the Datadog Agent ("-3|g" sets -3), or with
+// IntakeConfig.RelativeGauges add a signed value as statsd does; "ms" and "h" are histograms
+// exported as Config.Histograms says; "d" stays a distribution; "s" counts distinct members per
+// interval. A sample rate weighs a value (1/rate values) and never makes a series of its own. A
+// line's origin — container ID ("|c:"), external data ("|e:") and cardinality ("|card:") — keeps
+// its series apart and is sent upstream with it. Lines with a "|T" timestamp whose values are
+// valid, events ("_e{...}") and service checks ("_sc|...") are forwarded upstream unchanged at
+// the next flush. Every other
 // ingested sample also goes to the TCP stream (counter increments, set_gauge or
 // increment/decrement_gauge, record_histogram); sets, events, service checks and timestamped
 // lines do not: the stream has no such types, and a timestamped sample is not aggregated here.
 type Intake struct {
-	r       *Recorder
-	readers []*netio.Reader
-	max     int
+	r        *Recorder
+	readers  []*netio.Reader
+	max      int
+	relative bool
 
 	datagrams  atomic.Uint64
 	lines      atomic.Uint64
@@ -72,7 +82,7 @@ func (r *Recorder) Listen(cfg IntakeConfig) (*Intake, error) {
 	if len(addrs) == 0 {
 		addrs = []string{DefaultListen}
 	}
-	in := &Intake{r: r, max: cfg.MaxForward}
+	in := &Intake{r: r, max: cfg.MaxForward, relative: cfg.RelativeGauges}
 	if in.max <= 0 {
 		in.max = DefaultMaxForward
 	}
@@ -83,14 +93,14 @@ func (r *Recorder) Listen(cfg IntakeConfig) (*Intake, error) {
 			return nil, fmt.Errorf("agent: intake: %w", err)
 		}
 		var mu sync.Mutex
-		var parsers []*statsd.Parser
-		parser := func(i int) *statsd.Parser {
+		var parsers []*lineParser
+		parser := func(i int) *lineParser {
 			// One parser per reader goroutine, made on first use: Parser is not safe for
 			// concurrent use, and readers never share one.
 			mu.Lock()
 			defer mu.Unlock()
 			for len(parsers) <= i {
-				parsers = append(parsers, new(statsd.Parser))
+				parsers = append(parsers, new(lineParser))
 			}
 			return parsers[i]
 		}
@@ -127,8 +137,14 @@ func (in *Intake) Close() error {
 	return err
 }
 
+// lineParser is one reader goroutine's parsing state.
+type lineParser struct {
+	statsd.Parser
+	origin []byte // scratch for origin keys
+}
+
 // handle runs on a reader goroutine for each batch of datagrams.
-func (in *Intake) handle(p *statsd.Parser, dgs [][]byte) {
+func (in *Intake) handle(p *lineParser, dgs [][]byte) {
 	var lines uint64
 	for _, d := range dgs {
 		for len(d) > 0 {
@@ -152,46 +168,54 @@ func (in *Intake) handle(p *statsd.Parser, dgs [][]byte) {
 	in.lines.Add(lines)
 }
 
-func (in *Intake) line(p *statsd.Parser, line []byte) {
+func (in *Intake) line(p *lineParser, line []byte) {
 	kind, smp, err := p.Parse(line)
 	if err != nil {
 		in.parseError(err)
 		return
 	}
-	if kind != statsd.KindMetric || smp.Timestamp > 0 {
-		// Events, service checks and samples the client timestamped go upstream as they came.
+	if kind != statsd.KindMetric {
+		// Events and service checks go upstream as they came.
+		in.forward(line)
+		return
+	}
+	if smp.Timestamp > 0 {
+		// A sample the client timestamped goes upstream as it came, once its values are known
+		// good: upstream must not receive what this agent would reject.
+		if err := checkValues(smp); err != nil {
+			in.parseError(err)
+			return
+		}
 		in.forward(line)
 		return
 	}
 	r := in.r
+	ns := in.origin(p, smp)
 	tags := smp.Tags
 	switch smp.Type {
 	case statsd.Counter:
-		s := r.reg.LookupIn(smp.Container, shard.KindCounter, smp.Name, 0, tags)
+		s := r.reg.LookupIn(ns, shard.KindCounter, smp.Name, tags)
 		if s == nil {
 			return
 		}
-		rate := rateOrOne(smp.Rate)
+		rate := smp.Rate
+		if rate >= 1 {
+			rate = 0
+		}
 		err = smp.Values(func(v float64, _ bool) {
-			v /= rate
-			if v == math.Trunc(v) && math.Abs(v) < 1<<53 {
-				s.Counter.AddShared(int64(v))
-			} else {
-				s.Counter.AddFloat(v)
+			if rate != 0 {
+				v /= rate
 			}
-			if st := r.live(); st != nil {
-				st.counterFloat(s, v)
-			}
+			r.countFloat(s, v)
 		})
-		r.after(s)
 	case statsd.Gauge:
-		s := r.reg.LookupIn(smp.Container, shard.KindGauge, smp.Name, 0, tags)
+		s := r.reg.LookupIn(ns, shard.KindGauge, smp.Name, tags)
 		if s == nil {
 			return
 		}
 		err = smp.Values(func(v float64, relative bool) {
 			st := r.live()
-			if relative {
+			if relative && in.relative {
 				now := s.Gauge.Add(v)
 				if st != nil {
 					st.gaugeAdd(s, v, now)
@@ -209,30 +233,74 @@ func (in *Intake) line(p *statsd.Parser, line []byte) {
 		if smp.Type == statsd.Distribution {
 			k = shard.KindDistribution
 		}
-		s := r.reg.LookupIn(smp.Container, k, smp.Name, normRate(smp.Rate), tags)
+		s := r.reg.LookupIn(ns, k, smp.Name, tags)
 		if s == nil {
 			return
 		}
-		err = smp.Values(func(v float64, _ bool) { r.observe(s, v) })
+		rate := smp.Rate
+		if rate >= 1 {
+			rate = 0
+		}
+		err = smp.Values(func(v float64, _ bool) { r.observeWeighted(s, v, rate) })
 	case statsd.Set:
-		s := r.reg.LookupIn(smp.Container, shard.KindSet, smp.Name, 0, tags)
+		s := r.reg.LookupIn(ns, shard.KindSet, smp.Name, tags)
 		if s == nil {
 			return
 		}
-		s.Set.Add(smp.SetValue())
-		r.after(s)
+		r.setAdd(s, smp.SetValue())
 	}
 	if err != nil {
 		in.parseError(err)
 	}
 }
 
-// normRate keeps a rate in (0, 1) and makes every other value "unsampled".
-func normRate(r float64) float64 {
-	if r > 0 && r < 1 {
-		return r
+// checkValues reports whether every value of a sample is one this agent would record.
+func checkValues(smp *statsd.Sample) error {
+	if smp.Type == statsd.Set {
+		if smp.SetValue() == "" {
+			return statsd.ErrNoValue
+		}
+		return nil
 	}
-	return 0
+	return smp.Values(func(float64, bool) {})
+}
+
+// origin returns the namespace that keeps a sample's series apart by origin: its container ID,
+// and with origin detection's external data or cardinality, all three (see originKey). It builds
+// the key in the parser's scratch space, so it does not allocate; the registry copies what it
+// keeps.
+func (in *Intake) origin(p *lineParser, smp *statsd.Sample) string {
+	if smp.External == "" && smp.Cardinality == "" {
+		return smp.Container
+	}
+	p.origin = appendOrigin(p.origin[:0], smp.Container, smp.External, smp.Cardinality)
+	return unsafe.String(unsafe.SliceData(p.origin), len(p.origin))
+}
+
+// originSep separates the parts of an origin key. DogStatsD fields cannot hold it: a parsed
+// field ends at '|' and the parser keeps every other byte, but no client writes NUL, and
+// a key holding one merely mis-splits its own origin.
+const originSep = 0
+
+// appendOrigin appends the namespace key of an origin: the container ID alone when that is all
+// there is (the common case, and what the library's own series use), else the three parts
+// joined by originSep. splitOrigin reverses it.
+func appendOrigin(dst []byte, container, external, card string) []byte {
+	dst = append(dst, container...)
+	dst = append(dst, originSep)
+	dst = append(dst, external...)
+	dst = append(dst, originSep)
+	return append(dst, card...)
+}
+
+// splitOrigin returns the parts of a namespace key made by appendOrigin, or the container ID.
+func splitOrigin(ns string) (container, external, card string) {
+	container, rest, ok := strings.Cut(ns, string(rune(originSep)))
+	if !ok {
+		return ns, "", ""
+	}
+	external, card, _ = strings.Cut(rest, string(rune(originSep)))
+	return container, external, card
 }
 
 func (in *Intake) parseError(err error) {

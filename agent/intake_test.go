@@ -5,8 +5,6 @@ import (
 	"strings"
 	"testing"
 	"time"
-
-	"github.com/statshard/statshard/wire/statsd"
 )
 
 func newIntake(t *testing.T, cfg Config) (*Recorder, *sink, *Intake) {
@@ -22,7 +20,7 @@ func newIntake(t *testing.T, cfg Config) (*Recorder, *sink, *Intake) {
 
 // feed hands lines straight to the intake's line handler, as a reader goroutine would.
 func feed(in *Intake, datagram string) {
-	var p statsd.Parser
+	var p lineParser
 	in.handle(&p, [][]byte{[]byte(datagram)})
 }
 
@@ -32,16 +30,16 @@ func TestIntakeAggregates(t *testing.T) {
 		"hits:1|c|#b:2,a:1",
 		"hits:2|c|#a:1,b:2",      // the same series in another tag order
 		"hits:1|c|@0.5|#a:1,b:2", // value/rate: 2
-		"frac:1|c|@0.3",          // 3.333...
+		"frac:1|c|@0.3",          // 3.333...: 3 sent, 0.333 carried to the next flush
 		"multi:1:2:3|c",
 		"neg:-2|c",
 		"g:10|g",
-		"g:+5|g",
-		"g:-3|g",
-		"abs:-3|g|#x:y", // a leading '-' on a gauge is relative (statsd): 0-3
+		"g:+5|g",        // DogStatsD: a signed gauge value sets, as in the Datadog Agent
+		"g:-3|g",        // sets -3
+		"abs:-3|g|#x:y", // sent as 0 then -3, which every receiver reads as -3
 		"t:100|ms",
 		"t:200|ms",
-		"h:1|h|@0.5", // sampled: its own series, sent with the rate
+		"h:1|h|@0.5", // sampled: one value weighing 2, no series of its own
 		"d:5|d",
 		"s:a|s",
 		"s:b|s",
@@ -59,17 +57,19 @@ func TestIntakeAggregates(t *testing.T) {
 	lines := s.take()
 	assertLines(t, lines, []string{
 		"hits:5|c|#a:1,b:2",
-		"frac:3.3333333333333335|c",
+		"frac:3|c",
 		"multi:6|c",
 		"neg:-2|c",
-		"g:12|g",
+		"g:0|g",
+		"g:-3|g",
+		"abs:0|g|#x:y",
 		"abs:-3|g|#x:y",
 		"t.count:2|c",
 		"t.sum:300|g",
 		"t.avg:150|g",
 		"t.min:100|g",
 		"t.max:200|g",
-		"h.count:1|c|@0.5",
+		"h.count:2|c",
 		"h.sum:2|g",
 		"h.avg:1|g",
 		"h.min:1|g",
@@ -92,6 +92,23 @@ func TestIntakeAggregates(t *testing.T) {
 	}
 }
 
+// TestIntakeRelativeGauges: with RelativeGauges, a signed gauge value is a change, as in statsd;
+// what goes upstream is still the absolute value, read as such by every receiver.
+func TestIntakeRelativeGauges(t *testing.T) {
+	r, s := newTestRecorder(t, Config{})
+	in, err := r.Listen(IntakeConfig{Listen: []string{"udp://127.0.0.1:0"}, Readers: 1, RelativeGauges: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { in.Close() })
+	feed(in, "g:10|g\ng:+5|g\ng:-3|g\nneg:-3|g\nset:-3|g\nset:7|g")
+	r.Flush()
+	assertLines(t, s.take(), []string{"g:12|g", "neg:0|g", "neg:-3|g", "set:7|g"})
+	feed(in, "g:-20|g")
+	r.Flush()
+	assertLines(t, s.take(), []string{"g:0|g", "g:-8|g"})
+}
+
 func TestIntakeOverUDP(t *testing.T) {
 	r, s, in := newIntake(t, Config{})
 	c, err := net.Dial("udp", strings.TrimPrefix(in.Addrs()[0], "udp://"))
@@ -112,7 +129,7 @@ func TestIntakeZeroAllocs(t *testing.T) {
 		t.Skip("allocation counts are not meaningful under -race")
 	}
 	_, _, in := newIntake(t, Config{})
-	var p statsd.Parser
+	var p lineParser
 	lines := [][]byte{
 		[]byte("page.views:1|c|#env:prod,region:eu,service:web"),
 		[]byte("queue.depth:5|g|#q:mail"),

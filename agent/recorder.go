@@ -133,9 +133,11 @@ type seriesExt struct {
 	tags   string     // canonical tags joined with ',' for the wire
 	labels []pb.Label // the same tags as TCP stream labels, sorted by key
 	plan   *histPlan  // histogram/distribution export, nil for other kinds
+	// The flusher's own: the fraction of a fractional counter not sent yet (see exporter.emit).
+	carry float64
 	// Updated by the flusher, read by new TCP clients' snapshots.
 	total    atomic.Uint64 // float64 bits of the counter total flushed so far; the flusher writes it
-	gaugeSet atomic.Bool  // gauge set at least once
+	gaugeSet atomic.Bool   // gauge set at least once
 }
 
 // canon is the registry's slow path: sanitize, prefix, merge global tags, sort, and plan the export.
@@ -164,13 +166,21 @@ func (r *Recorder) canon(kind shard.Kind, name string, tags []string) (shard.Spe
 	slices.Sort(ct)
 	ct = slices.Compact(ct)
 	ext := &seriesExt{tags: string(statsd.AppendTags(nil, ct)), labels: labelsOf(ct)}
-	spec := shard.Spec{Name: r.cfg.Prefix + clean, Tags: ct, Ext: ext}
+	var p *histPlan
 	switch kind {
-	case shard.KindHistogram, shard.KindDistribution:
-		p := r.cfg.matcher.plan(clean)
-		if kind == shard.KindDistribution {
-			p = &histPlan{mode: Distribution}
-		}
+	case shard.KindHistogram:
+		p = r.cfg.matcher.plan(clean)
+	case shard.KindDistribution:
+		p = distributionPlan
+	}
+	// The name limit holds for the name on the wire: Prefix, name and the longest suffix the
+	// series' lines add (".count", ".p999", ".bucket", ...) together.
+	full := r.cfg.Prefix + clean
+	if n := statsd.MaxNameLen - p.maxSuffix(); len(full) > n {
+		full = full[:n]
+	}
+	spec := shard.Spec{Name: full, Tags: ct, Ext: ext}
+	if p != nil {
 		ext.plan = p
 		switch {
 		case p.mode == Summary:

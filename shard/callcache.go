@@ -1,7 +1,6 @@
 package shard
 
 import (
-	"math"
 	"sync/atomic"
 	"unsafe"
 )
@@ -30,7 +29,6 @@ type callCache struct {
 type callEntry struct {
 	hash uint64
 	kind Kind
-	rate float64
 	name string
 	tags []string
 	s    *Series
@@ -40,21 +38,21 @@ type callEntry struct {
 // string literals. A repeated call with the same strings finds its series without hashing their
 // bytes. It falls back to Lookup, so the result is always the one Lookup would give, except that a
 // series expired since it was cached is looked up again rather than returned.
-func (r *Registry) LookupCall(kind Kind, name string, rate float64, tags []string) *Series {
-	h := identityHash(kind, name, rate, tags)
+func (r *Registry) LookupCall(kind Kind, name string, tags []string) *Series {
+	h := identityHash(kind, name, tags)
 	slot := h & (callCacheSize - 1)
-	if e := r.calls.slots[slot].Load(); e != nil && e.hash == h && e.same(kind, name, rate, tags) && !e.s.Dead() {
+	if e := r.calls.slots[slot].Load(); e != nil && e.hash == h && e.same(kind, name, tags) && !e.s.Dead() {
 		return e.s
 	}
-	s := r.Lookup(kind, name, rate, tags)
+	s := r.Lookup(kind, name, tags)
 	if s != nil && r.calls.last[slot].Swap(h) == h {
-		r.calls.slots[slot].Store(&callEntry{hash: h, kind: kind, rate: rate, name: name, tags: append([]string(nil), tags...), s: s})
+		r.calls.slots[slot].Store(&callEntry{hash: h, kind: kind, name: name, tags: append([]string(nil), tags...), s: s})
 	}
 	return s
 }
 
-func (e *callEntry) same(kind Kind, name string, rate float64, tags []string) bool {
-	if e.kind != kind || e.rate != rate || len(e.tags) != len(tags) || !sameString(e.name, name) {
+func (e *callEntry) same(kind Kind, name string, tags []string) bool {
+	if e.kind != kind || len(e.tags) != len(tags) || !sameString(e.name, name) {
 		return false
 	}
 	for i, t := range tags {
@@ -70,9 +68,9 @@ func sameString(a, b string) bool {
 	return len(a) == len(b) && (len(a) == 0 || unsafe.StringData(a) == unsafe.StringData(b))
 }
 
-// identityHash mixes the strings' data pointers and lengths, kind and rate.
-func identityHash(kind Kind, name string, rate float64, tags []string) uint64 {
-	h := uint64(kind)*prime1 ^ math.Float64bits(rate)
+// identityHash mixes the strings' data pointers and lengths and the kind.
+func identityHash(kind Kind, name string, tags []string) uint64 {
+	h := uint64(kind) * prime1
 	h = mixIdentity(h, name)
 	for _, t := range tags {
 		h = mixIdentity(h, t)

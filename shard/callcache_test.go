@@ -7,38 +7,38 @@ import (
 
 func TestLookupCall(t *testing.T) {
 	r := New(Config{Expiry: 1}, testCanon)
-	want := r.Lookup(KindCounter, "m", 0, []string{"a:1", "b:2"})
+	want := r.Lookup(KindCounter, "m", []string{"a:1", "b:2"})
 	for i := 0; i < 3; i++ {
-		if got := r.LookupCall(KindCounter, "m", 0, []string{"a:1", "b:2"}); got != want {
+		if got := r.LookupCall(KindCounter, "m", []string{"a:1", "b:2"}); got != want {
 			t.Fatalf("call %d: LookupCall found another series than Lookup", i)
 		}
 	}
 	// The same bytes at other addresses: a different identity, the same series.
 	name := strings.Clone("m")
 	tags := []string{strings.Clone("a:1"), strings.Clone("b:2")}
-	if got := r.LookupCall(KindCounter, name, 0, tags); got != want {
+	if got := r.LookupCall(KindCounter, name, tags); got != want {
 		t.Error("cloned strings found another series")
 	}
 	// A substring shares its parent's pointer but not its length.
 	full := "mm"
-	if got := r.LookupCall(KindCounter, full[:1], 0, nil); got == r.LookupCall(KindCounter, full, 0, nil) {
+	if got := r.LookupCall(KindCounter, full[:1], nil); got == r.LookupCall(KindCounter, full, nil) {
 		t.Error("a prefix and its parent string share a series")
 	}
-	// Kind and rate are part of the identity.
-	if r.LookupCall(KindGauge, "m", 0, []string{"a:1", "b:2"}) == want || r.LookupCall(KindCounter, "m", 0.5, []string{"a:1", "b:2"}) == want {
-		t.Error("kind or rate ignored")
+	// Kind is part of the identity.
+	if r.LookupCall(KindGauge, "m", []string{"a:1", "b:2"}) == want {
+		t.Error("kind ignored")
 	}
 }
 
 func TestLookupCallSkipsExpired(t *testing.T) {
 	r := New(Config{Expiry: 1}, testCanon)
-	first := r.LookupCall(KindCounter, "gone", 0, nil)
-	r.LookupCall(KindCounter, "gone", 0, nil) // now cached
+	first := r.LookupCall(KindCounter, "gone", nil)
+	r.LookupCall(KindCounter, "gone", nil) // now cached
 	r.Flush(func(s *Series) bool { return false })
 	if !first.Dead() {
 		t.Fatal("series not expired")
 	}
-	again := r.LookupCall(KindCounter, "gone", 0, nil)
+	again := r.LookupCall(KindCounter, "gone", nil)
 	if again == first || again == nil || again.Dead() {
 		t.Errorf("LookupCall returned the expired series (or none) instead of a live one")
 	}
@@ -50,23 +50,23 @@ func TestLookupCallNoAllocs(t *testing.T) {
 	}
 	r := New(Config{}, testCanon)
 	tags := []string{"env:prod", "service:api", "region:eu"}
-	r.LookupCall(KindCounter, "literal", 0, tags)
-	r.LookupCall(KindCounter, "literal", 0, tags)
-	if got := testing.AllocsPerRun(1000, func() { r.LookupCall(KindCounter, "literal", 0, tags) }); got != 0 {
+	r.LookupCall(KindCounter, "literal", tags)
+	r.LookupCall(KindCounter, "literal", tags)
+	if got := testing.AllocsPerRun(1000, func() { r.LookupCall(KindCounter, "literal", tags) }); got != 0 {
 		t.Errorf("cached lookup: %v allocs, want 0", got)
 	}
 	// Strings whose identity changes on every call (built per call in real code) never get an
 	// entry, so they cost no allocation in the cache either.
 	a := []string{strings.Clone("env:prod")}
 	b := []string{strings.Clone("env:prod")}
-	r.LookupCall(KindCounter, "dyn", 0, a)
+	r.LookupCall(KindCounter, "dyn", a)
 	i := 0
 	if got := testing.AllocsPerRun(1000, func() {
 		i++
 		if i%2 == 0 {
-			r.LookupCall(KindCounter, "dyn", 0, a)
+			r.LookupCall(KindCounter, "dyn", a)
 		} else {
-			r.LookupCall(KindCounter, "dyn", 0, b)
+			r.LookupCall(KindCounter, "dyn", b)
 		}
 	}); got != 0 {
 		t.Errorf("alternating identities: %v allocs, want 0", got)

@@ -9,6 +9,11 @@ import (
 // counters received by the agent may be fractional, e.g. "1|c|@0.3" counts 3.33). The zero value is
 // ready to use.
 //
+// The delta never wraps: an Add that would carry the int64 part past its range moves its n into the
+// float part instead, so a sum beyond ±2^63 is reported as a float64, exact where float64 is (an
+// Add racing with another at the boundary itself may still wrap; an interval's sum would have to
+// pass 9.2e18 for that). AddFloat refuses a value that would make the float part infinite.
+//
 // Add is one atomic add, for a handle. AddShared is for paths that many goroutines share, like the
 // by-name API: once goroutines have taken turns on the counter stripeAfterSwitches times in one
 // interval, AddShared adds into per-goroutine stripes on cache lines of their own (see stripe.go),
@@ -41,13 +46,28 @@ func (c *Counter) AddShared(n int64) {
 		if switchedTo(&sub.owner, stackHint()>>13) {
 			st.pick.collided()
 		}
-		sub.v.Add(uint64(n))
+		if v := int64(sub.v.Add(uint64(n))); carried(v, n) {
+			sub.v.Add(uint64(-n))
+			c.AddFloat(float64(n))
+		}
 		return
 	}
 	if switchedTo(&c.owner, stackHint()>>13) {
 		c.contend()
 	}
-	c.v.Add(uint64(n))
+	c.Add(n)
+}
+
+// carried reports whether adding n produced v by wrapping around: the value before, v-n, had
+// n's sign and v has the other.
+func carried(v, n int64) bool { return (v^n) < 0 && ((v-n)^n) >= 0 }
+
+// spill undoes an Add of n that wrapped and adds n to the float part instead.
+//
+//go:noinline
+func (c *Counter) spill(n int64) {
+	c.v.Add(uint64(-n))
+	c.AddFloat(float64(n))
 }
 
 // contend counts a change of goroutine and stripes c at the stripeAfterSwitches-th since the
@@ -61,12 +81,18 @@ func (c *Counter) contend() {
 	}
 }
 
-// AddFloat adds v with a compare-and-swap loop.
-func (c *Counter) AddFloat(v float64) {
+// AddFloat adds v with a compare-and-swap loop. It adds nothing and returns false when v is not
+// finite or the sum would not be: such a value cannot be sent, and the caller counts it, while the
+// interval's other values still go out.
+func (c *Counter) AddFloat(v float64) bool {
 	for {
 		old := c.f.Load()
-		if c.f.CompareAndSwap(old, math.Float64bits(math.Float64frombits(old)+v)) {
-			return
+		sum := math.Float64frombits(old) + v
+		if math.IsInf(sum, 0) || math.IsNaN(sum) {
+			return false
+		}
+		if c.f.CompareAndSwap(old, math.Float64bits(sum)) {
+			return true
 		}
 	}
 }
@@ -77,8 +103,12 @@ func (c *Counter) SwapFloat() float64 { return math.Float64frombits(c.f.Swap(0))
 // LoadFloat returns the float part accumulated since the last SwapFloat.
 func (c *Counter) LoadFloat() float64 { return math.Float64frombits(c.f.Load()) }
 
-// Add adds n (which may be negative) with one atomic add.
-func (c *Counter) Add(n int64) { c.v.Add(uint64(n)) }
+// Add adds n (which may be negative) with one atomic add (and a branch, never taken below ±2^63).
+func (c *Counter) Add(n int64) {
+	if v := int64(c.v.Add(uint64(n))); carried(v, n) {
+		c.spill(n)
+	}
+}
 
 // Load returns the delta accumulated since the last Swap.
 func (c *Counter) Load() int64 {
@@ -102,7 +132,12 @@ func (c *Counter) Swap() int64 {
 		st.pick.interval()
 		for i := range st.subs {
 			if st.subs[i].v.Load() != 0 {
-				v += st.subs[i].v.Swap(0)
+				n := int64(st.subs[i].v.Swap(0))
+				if sum := int64(v) + n; carried(sum, n) {
+					c.AddFloat(float64(n)) // the stripes' sum passes int64: SwapFloat reports it
+					continue
+				}
+				v += uint64(n)
 			}
 		}
 	}

@@ -20,7 +20,7 @@
 // says otherwise.
 //
 //	r := shard.New(shard.Config{MaxSeries: 10000}, canon)
-//	s := r.Lookup(shard.KindCounter, "requests", 0, []string{"env:prod"})
+//	s := r.Lookup(shard.KindCounter, "requests", []string{"env:prod"})
 //	s.Counter.Add(1)
 //	if s.Dead() {
 //		r.Revive(s)

@@ -2,7 +2,6 @@ package shard
 
 import (
 	"errors"
-	"math"
 	"math/bits"
 	"strings"
 	"sync"
@@ -128,20 +127,20 @@ func New(cfg Config, canon Canonicalizer) *Registry {
 	return r
 }
 
-// Lookup returns the series for kind, name, rate and tags, creating it on first use. It does not
+// Lookup returns the series for kind, name and tags, creating it on first use. It does not
 // allocate and takes no lock when this spelling of the key was seen before. It returns nil when the
 // key is rejected by the Canonicalizer or by the cardinality caps (both counted in Stats).
 //
 // tags is only read during the call; the registry copies what it keeps, so the strings may alias
 // buffers the caller reuses afterwards.
-func (r *Registry) Lookup(kind Kind, name string, rate float64, tags []string) *Series {
-	return r.LookupIn("", kind, name, rate, tags)
+func (r *Registry) Lookup(kind Kind, name string, tags []string) *Series {
+	return r.LookupIn("", kind, name, tags)
 }
 
 // LookupIn is Lookup within a namespace: series of different namespaces are distinct even with the
 // same name and tags. The agent uses the DogStatsD container ID as the namespace.
-func (r *Registry) LookupIn(ns string, kind Kind, name string, rate float64, tags []string) *Series {
-	h := hashKey(ns, kind, name, rate, tags)
+func (r *Registry) LookupIn(ns string, kind Kind, name string, tags []string) *Series {
+	h := hashKey(ns, kind, name, tags)
 	sh := &r.shards[h&r.shardMask]
 	t := sh.t.Load()
 	for i := (h >> 32) & t.mask; ; i = (i + 1) & t.mask {
@@ -149,16 +148,16 @@ func (r *Registry) LookupIn(ns string, kind Kind, name string, rate float64, tag
 		if e == nil {
 			break
 		}
-		if e.hash == h && e.matches(ns, kind, name, rate, tags) {
+		if e.hash == h && e.matches(ns, kind, name, tags) {
 			return e.s
 		}
 	}
-	return r.create(h, ns, kind, name, rate, tags)
+	return r.create(h, ns, kind, name, tags)
 }
 
 // create is Lookup's slow path: canonicalize, find or create the canonical series, then add this
 // spelling to the lookup table.
-func (r *Registry) create(h uint64, ns string, kind Kind, name string, rate float64, tags []string) *Series {
+func (r *Registry) create(h uint64, ns string, kind Kind, name string, tags []string) *Series {
 	// Copy what the caller lent us: the strings may alias reused buffers (the agent's parser), and
 	// the slice must not escape Lookup, or every call would heap-allocate its variadic tags.
 	name = strings.Clone(name)
@@ -172,13 +171,13 @@ func (r *Registry) create(h uint64, ns string, kind Kind, name string, rate floa
 		r.rejected.Add(1)
 		return nil
 	}
-	key := canonicalKey(ns, kind, spec.Name, rate, spec.Tags)
+	key := canonicalKey(ns, kind, spec.Name, spec.Tags)
 
 	r.mu.Lock()
 	s := r.byKey[key]
 	if s == nil {
 		if r.cfg.MaxSeries > 0 && len(r.all)-r.overflow >= r.cfg.MaxSeries {
-			s = r.overflowLocked(ns, kind, spec.Name, rate)
+			s = r.overflowLocked(ns, kind, name)
 			r.mu.Unlock()
 			// No lookup entry for a folded key: that would let an unbounded key space grow the
 			// table past the cap. Each sample of a folded key pays the slow path and is counted.
@@ -187,21 +186,23 @@ func (r *Registry) create(h uint64, ns string, kind Kind, name string, rate floa
 			}
 			return s
 		}
-		s = r.newSeriesLocked(ns, kind, spec, rate, key)
+		s = r.newSeriesLocked(ns, kind, spec, key)
 	}
 	r.mu.Unlock()
-	r.insert(h, &entry{hash: h, ns: ns, kind: kind, rate: rate, name: name, tags: own, s: s})
+	r.insert(h, &entry{hash: h, ns: ns, kind: kind, name: name, tags: own, s: s})
 	return s
 }
 
 // overflowLocked returns the overflow series of a metric name, creating it within MaxOverflow.
-func (r *Registry) overflowLocked(ns string, kind Kind, name string, rate float64) *Series {
+// name is the name as the caller spelled it, canonicalized here like any other key, so that the
+// owner's rules (a name prefix, a per-name export plan) apply to the overflow series exactly once.
+func (r *Registry) overflowLocked(ns string, kind Kind, name string) *Series {
 	spec, err := r.canon(kind, name, []string{OverflowTag})
 	if err != nil {
 		r.rejected.Add(1)
 		return nil
 	}
-	key := canonicalKey(ns, kind, spec.Name, rate, spec.Tags)
+	key := canonicalKey(ns, kind, spec.Name, spec.Tags)
 	if s := r.byKey[key]; s != nil {
 		return s
 	}
@@ -209,14 +210,14 @@ func (r *Registry) overflowLocked(ns string, kind Kind, name string, rate float6
 		r.capDrops.Add(1)
 		return nil
 	}
-	s := r.newSeriesLocked(ns, kind, spec, rate, key)
+	s := r.newSeriesLocked(ns, kind, spec, key)
 	s.overflow = true
 	r.overflow++
 	return s
 }
 
-func (r *Registry) newSeriesLocked(ns string, kind Kind, spec Spec, rate float64, key string) *Series {
-	s := &Series{ns: ns, kind: kind, name: spec.Name, tags: spec.Tags, rate: rate, ext: spec.Ext}
+func (r *Registry) newSeriesLocked(ns string, kind Kind, spec Spec, key string) *Series {
+	s := &Series{ns: ns, kind: kind, name: spec.Name, tags: spec.Tags, ext: spec.Ext}
 	switch kind {
 	case KindSet:
 		s.Set = &Set{max: r.cfg.MaxSetSize}
@@ -257,7 +258,7 @@ func (r *Registry) insert(h uint64, e *entry) {
 		if o == nil {
 			break
 		}
-		if o.hash == h && o.matches(e.ns, e.kind, e.name, e.rate, e.tags) {
+		if o.hash == h && o.matches(e.ns, e.kind, e.name, e.tags) {
 			if o.s.Dead() && !e.s.Dead() {
 				// A stale entry for an expired series that raced the table rebuild.
 				t.slots[i].Store(e)
@@ -297,7 +298,7 @@ func (r *Registry) Revive(s *Series) {
 			if s.overflow {
 				r.overflow++
 			}
-			key := canonicalKey(s.ns, s.kind, s.name, s.rate, s.tags)
+			key := canonicalKey(s.ns, s.kind, s.name, s.tags)
 			if r.byKey[key] == nil {
 				r.byKey[key] = s
 			}
@@ -334,11 +335,11 @@ func (r *Registry) Stats() Stats {
 	return st
 }
 
-// Flush walks every live series for one interval. visit snapshots the series' cells (with their
-// Swap methods), emits what it wants, and reports whether anything was recorded since the last
-// flush. A series idle for Config.Expiry consecutive flushes is marked dead and visited once more
-// (anything that raced in is emitted and cancels the expiry); then it is removed and its memory
-// returned. Flushes are serialized; lookups and recording go on concurrently.
+// Flush walks every live series for one interval, visiting each exactly once. visit snapshots the
+// series' cells (with their Swap methods), emits what it wants, and reports whether anything was
+// recorded since the last flush. A series that has been idle for Config.Expiry consecutive flushes
+// when this visit finds it idle too is removed and its memory returned. Flushes are serialized;
+// lookups and recording go on concurrently.
 func (r *Registry) Flush(visit func(s *Series) (active bool)) {
 	r.flushMu.Lock()
 	defer r.flushMu.Unlock()
@@ -349,23 +350,25 @@ func (r *Registry) Flush(visit func(s *Series) (active bool)) {
 
 	var expired []*Series
 	for _, s := range list {
+		// A series this visit would expire is marked dead before it, not after: a recorder that
+		// records after the visit's snapshot then sees the mark and revives the series
+		// (Series.Dead), and the visit is still the only one, so a visitor that emits for an idle
+		// series (a resent gauge) emits once per flush.
+		dying := r.cfg.Expiry >= 0 && s.idle+1 >= r.cfg.Expiry
+		if dying {
+			s.dead.Store(1)
+		}
 		if visit(s) {
+			if dying {
+				s.dead.Store(0)
+			}
 			s.idle = 0
 			continue
 		}
 		s.idle++
-		if r.cfg.Expiry < 0 || s.idle < r.cfg.Expiry {
-			continue
+		if dying {
+			expired = append(expired, s)
 		}
-		// Mark first, then look again: a recorder that misses this last look sees the mark after
-		// recording and revives the series (Series.Dead).
-		s.dead.Store(1)
-		if visit(s) {
-			s.dead.Store(0)
-			s.idle = 0
-			continue
-		}
-		expired = append(expired, s)
 	}
 	if len(expired) > 0 {
 		r.remove(expired)
@@ -383,7 +386,7 @@ func (r *Registry) remove(expired []*Series) {
 			continue // revived between the walk and now
 		}
 		s.removed = true
-		key := canonicalKey(s.ns, s.kind, s.name, s.rate, s.tags)
+		key := canonicalKey(s.ns, s.kind, s.name, s.tags)
 		if r.byKey[key] == s {
 			delete(r.byKey, key)
 		}
@@ -470,14 +473,13 @@ type entry struct {
 	hash uint64
 	ns   string
 	kind Kind
-	rate float64
 	name string
 	tags []string
 	s    *Series
 }
 
-func (e *entry) matches(ns string, kind Kind, name string, rate float64, tags []string) bool {
-	if e.kind != kind || e.rate != rate || e.name != name || len(e.tags) != len(tags) || e.ns != ns {
+func (e *entry) matches(ns string, kind Kind, name string, tags []string) bool {
+	if e.kind != kind || e.name != name || len(e.tags) != len(tags) || e.ns != ns {
 		return false
 	}
 	for i, t := range tags {
@@ -496,16 +498,13 @@ const (
 // hashKey hashes a key as spelled: xxhash of the name and of each tag, chained so that order and
 // boundaries matter ("a","bc" differs from "ab","c"). Spellings that differ only in tag order get
 // different entries that point at the same canonical series.
-func hashKey(ns string, kind Kind, name string, rate float64, tags []string) uint64 {
+func hashKey(ns string, kind Kind, name string, tags []string) uint64 {
 	h := xxhash.Sum64String(name) ^ uint64(kind)
 	for _, t := range tags {
 		h = bits.RotateLeft64(h*prime2, 31) ^ xxhash.Sum64String(t)
 	}
 	if ns != "" {
 		h = bits.RotateLeft64(h*prime1, 27) ^ xxhash.Sum64String(ns)
-	}
-	if rate != 0 {
-		h ^= math.Float64bits(rate) * prime1
 	}
 	// Final avalanche so both the shard bits (low) and the slot bits (high) are well mixed.
 	h ^= h >> 33
@@ -514,10 +513,11 @@ func hashKey(ns string, kind Kind, name string, rate float64, tags []string) uin
 	return h
 }
 
-// canonicalKey is the identity of a canonical series: kind, name, rate and sorted tags.
-func canonicalKey(ns string, kind Kind, name string, rate float64, tags []string) string {
+// canonicalKey is the identity of a canonical series: namespace, kind, name and sorted tags. A
+// sample rate is not part of it: it weighs a value, it does not make another series.
+func canonicalKey(ns string, kind Kind, name string, tags []string) string {
 	var b strings.Builder
-	n := 3 + len(ns) + len(name) + 8
+	n := 2 + len(ns) + len(name)
 	for _, t := range tags {
 		n += len(t) + 1
 	}
@@ -526,13 +526,6 @@ func canonicalKey(ns string, kind Kind, name string, rate float64, tags []string
 	b.WriteByte(0)
 	b.WriteByte(byte(kind))
 	b.WriteString(name)
-	if rate != 0 {
-		b.WriteByte(0)
-		r := math.Float64bits(rate)
-		for i := 0; i < 8; i++ {
-			b.WriteByte(byte(r >> (8 * i)))
-		}
-	}
 	for _, t := range tags {
 		b.WriteByte('\n')
 		b.WriteString(t)

@@ -3,6 +3,7 @@ package shard
 import (
 	"errors"
 	"fmt"
+	"math"
 	"slices"
 	"strings"
 	"sync"
@@ -21,34 +22,32 @@ func testCanon(kind Kind, name string, tags []string) (Spec, error) {
 
 func TestLookupCanonicalizesTagOrder(t *testing.T) {
 	r := New(Config{}, testCanon)
-	a := r.Lookup(KindCounter, "m", 0, []string{"a:1", "b:2"})
-	b := r.Lookup(KindCounter, "m", 0, []string{"b:2", "a:1"})
+	a := r.Lookup(KindCounter, "m", []string{"a:1", "b:2"})
+	b := r.Lookup(KindCounter, "m", []string{"b:2", "a:1"})
 	if a == nil || a != b {
 		t.Fatalf("tag orders gave different series: %p %p", a, b)
 	}
-	if got := r.Lookup(KindCounter, "m", 0, []string{"a:1", "b:2"}); got != a {
+	if got := r.Lookup(KindCounter, "m", []string{"a:1", "b:2"}); got != a {
 		t.Errorf("second lookup of the same spelling gave another series")
 	}
 	for _, other := range []struct {
 		kind Kind
 		name string
-		rate float64
 		tags []string
 	}{
-		{KindGauge, "m", 0, []string{"a:1", "b:2"}},
-		{KindCounter, "m", 0.5, []string{"a:1", "b:2"}},
-		{KindCounter, "m", 0, []string{"a:1"}},
-		{KindCounter, "m", 0, []string{"a:1b:2"}},
-		{KindCounter, "m", 0, []string{"a:1", "b", ":2"}},
-		{KindCounter, "n", 0, []string{"a:1", "b:2"}},
+		{KindGauge, "m", []string{"a:1", "b:2"}},
+		{KindCounter, "m", []string{"a:1"}},
+		{KindCounter, "m", []string{"a:1b:2"}},
+		{KindCounter, "m", []string{"a:1", "b", ":2"}},
+		{KindCounter, "n", []string{"a:1", "b:2"}},
 	} {
-		if got := r.Lookup(other.kind, other.name, other.rate, other.tags); got == a || got == nil {
-			t.Errorf("Lookup(%v %q %v %q) = %p, want a distinct series", other.kind, other.name, other.rate, other.tags, got)
+		if got := r.Lookup(other.kind, other.name, other.tags); got == a || got == nil {
+			t.Errorf("Lookup(%v %q %q) = %p, want a distinct series", other.kind, other.name, other.tags, got)
 		}
 	}
 	st := r.Stats()
-	if st.Series != 7 || st.Aliases != 8 {
-		t.Errorf("Series=%d Aliases=%d, want 7 and 8", st.Series, st.Aliases)
+	if st.Series != 6 || st.Aliases != 7 {
+		t.Errorf("Series=%d Aliases=%d, want 6 and 7", st.Series, st.Aliases)
 	}
 	if got := a.Tags(); !slices.Equal(got, []string{"a:1", "b:2"}) {
 		t.Errorf("Tags() = %q", got)
@@ -58,16 +57,16 @@ func TestLookupCanonicalizesTagOrder(t *testing.T) {
 func TestLookupDoesNotRetainCallerTags(t *testing.T) {
 	r := New(Config{}, testCanon)
 	tags := []string{"a:1"}
-	s := r.Lookup(KindCounter, "m", 0, tags)
+	s := r.Lookup(KindCounter, "m", tags)
 	tags[0] = "z:9"
-	if got := r.Lookup(KindCounter, "m", 0, []string{"a:1"}); got != s {
+	if got := r.Lookup(KindCounter, "m", []string{"a:1"}); got != s {
 		t.Errorf("the registry kept the caller's slice: lookup after the caller changed it missed")
 	}
 }
 
 func TestRejected(t *testing.T) {
 	r := New(Config{}, testCanon)
-	if s := r.Lookup(KindCounter, "!bad", 0, nil); s != nil {
+	if s := r.Lookup(KindCounter, "!bad", nil); s != nil {
 		t.Fatalf("rejected key gave a series")
 	}
 	if got := r.Stats().Rejected; got != 1 {
@@ -87,7 +86,7 @@ func TestCollisions(t *testing.T) {
 			if e == nil {
 				return nil
 			}
-			if e.hash == 42 && e.matches("", KindCounter, name, 0, nil) {
+			if e.hash == 42 && e.matches("", KindCounter, name, nil) {
 				return e.s
 			}
 		}
@@ -101,10 +100,10 @@ func TestTableGrowth(t *testing.T) {
 	r := New(Config{Shards: 1}, testCanon)
 	var ss []*Series
 	for i := 0; i < 5000; i++ {
-		ss = append(ss, r.Lookup(KindCounter, fmt.Sprintf("m%d", i), 0, nil))
+		ss = append(ss, r.Lookup(KindCounter, fmt.Sprintf("m%d", i), nil))
 	}
 	for i, s := range ss {
-		if got := r.Lookup(KindCounter, fmt.Sprintf("m%d", i), 0, nil); got != s {
+		if got := r.Lookup(KindCounter, fmt.Sprintf("m%d", i), nil); got != s {
 			t.Fatalf("series %d lost after growth", i)
 		}
 	}
@@ -113,21 +112,21 @@ func TestTableGrowth(t *testing.T) {
 func TestCardinalityOverflow(t *testing.T) {
 	r := New(Config{MaxSeries: 5, MaxOverflow: 2}, testCanon)
 	for i := 0; i < 5; i++ {
-		r.Lookup(KindCounter, "a", 0, []string{fmt.Sprint("id:", i)})
+		r.Lookup(KindCounter, "a", []string{fmt.Sprint("id:", i)})
 	}
-	o := r.Lookup(KindCounter, "a", 0, []string{"id:new"})
+	o := r.Lookup(KindCounter, "a", []string{"id:new"})
 	if o == nil || !o.Overflow() || !slices.Equal(o.Tags(), []string{OverflowTag}) {
 		t.Fatalf("past the cap: got %+v, want the overflow series", o)
 	}
-	if again := r.Lookup(KindCounter, "a", 0, []string{"id:other"}); again != o {
+	if again := r.Lookup(KindCounter, "a", []string{"id:other"}); again != o {
 		t.Errorf("a second folded key got another overflow series")
 	}
 	// An existing key still finds its own series past the cap.
-	if s := r.Lookup(KindCounter, "a", 0, []string{"id:3"}); s == nil || s.Overflow() {
+	if s := r.Lookup(KindCounter, "a", []string{"id:3"}); s == nil || s.Overflow() {
 		t.Errorf("existing key folded")
 	}
-	r.Lookup(KindCounter, "b", 0, []string{"x:1"}) // second overflow series
-	if s := r.Lookup(KindCounter, "c", 0, []string{"x:1"}); s != nil {
+	r.Lookup(KindCounter, "b", []string{"x:1"}) // second overflow series
+	if s := r.Lookup(KindCounter, "c", []string{"x:1"}); s != nil {
 		t.Errorf("third overflow series created past MaxOverflow=2")
 	}
 	st := r.Stats()
@@ -138,7 +137,7 @@ func TestCardinalityOverflow(t *testing.T) {
 
 func TestExpiryAndRevive(t *testing.T) {
 	r := New(Config{Expiry: 2}, testCanon)
-	s := r.Lookup(KindCounter, "m", 0, []string{"k:v"})
+	s := r.Lookup(KindCounter, "m", []string{"k:v"})
 	active := func(s *Series) bool { return s.Counter.Swap() != 0 }
 	r.Flush(active)
 	if s.Dead() {
@@ -166,7 +165,7 @@ func TestExpiryAndRevive(t *testing.T) {
 		t.Errorf("stats %+v", st)
 	}
 	// By name, the key finds the revived series again.
-	if x := r.Lookup(KindCounter, "m", 0, []string{"k:v"}); x != s {
+	if x := r.Lookup(KindCounter, "m", []string{"k:v"}); x != s {
 		t.Errorf("lookup after revive found another series")
 	}
 }
@@ -174,7 +173,7 @@ func TestExpiryAndRevive(t *testing.T) {
 // TestExpiryRace records through a handle while flushes expire its series; no value is lost.
 func TestExpiryRace(t *testing.T) {
 	r := New(Config{Expiry: 1}, testCanon)
-	s := r.Lookup(KindCounter, "m", 0, nil)
+	s := r.Lookup(KindCounter, "m", nil)
 	const n = 20000
 	var total int64
 	var mu sync.Mutex
@@ -257,16 +256,16 @@ func TestSetBound(t *testing.T) {
 
 func TestNamespaces(t *testing.T) {
 	r := New(Config{}, testCanon)
-	a := r.LookupIn("ctr-1", KindCounter, "m", 0, []string{"k:v"})
-	b := r.LookupIn("ctr-2", KindCounter, "m", 0, []string{"k:v"})
-	c := r.Lookup(KindCounter, "m", 0, []string{"k:v"})
+	a := r.LookupIn("ctr-1", KindCounter, "m", []string{"k:v"})
+	b := r.LookupIn("ctr-2", KindCounter, "m", []string{"k:v"})
+	c := r.Lookup(KindCounter, "m", []string{"k:v"})
 	if a == b || a == c || b == c {
 		t.Fatal("namespaces share a series")
 	}
 	if a.Namespace() != "ctr-1" || c.Namespace() != "" {
 		t.Errorf("Namespace() = %q, %q", a.Namespace(), c.Namespace())
 	}
-	if r.LookupIn("ctr-1", KindCounter, "m", 0, []string{"k:v"}) != a {
+	if r.LookupIn("ctr-1", KindCounter, "m", []string{"k:v"}) != a {
 		t.Error("second lookup in a namespace missed")
 	}
 }
@@ -281,5 +280,55 @@ func TestCounterFloat(t *testing.T) {
 	}
 	if c.LoadFloat() != 0 || c.Load() != 0 {
 		t.Error("not reset")
+	}
+}
+
+// TestFlushVisitsOnce: every flush visits each live series exactly once, the flush in which an
+// idle series expires included, so a visitor that emits for idle series emits once per flush.
+func TestFlushVisitsOnce(t *testing.T) {
+	for _, expiry := range []int{1, 2, 3, -1} {
+		r := New(Config{Expiry: expiry}, testCanon)
+		s := r.Lookup(KindGauge, "g", nil)
+		s.Gauge.Set(1)
+		for flush := range 5 {
+			visits := 0
+			r.Flush(func(x *Series) bool {
+				visits++
+				_, touched := x.Gauge.Swap()
+				return touched
+			})
+			live := expiry < 0 || flush <= expiry // set in flush 0, then idle for expiry flushes
+			if want := map[bool]int{true: 1, false: 0}[live]; visits != want {
+				t.Errorf("expiry %d, flush %d: %d visits, want %d", expiry, flush, visits, want)
+			}
+		}
+	}
+}
+
+// TestCounterDoesNotWrap: an int64 sum past its range moves into the float part, through Add,
+// AddShared and the stripes' sum alike.
+func TestCounterDoesNotWrap(t *testing.T) {
+	var c Counter
+	c.Add(math.MaxInt64)
+	c.Add(1)
+	c.AddShared(math.MaxInt64)
+	if i, f := c.Swap(), c.SwapFloat(); i != math.MaxInt64 || f != float64(math.MaxInt64)+1 {
+		t.Errorf("Swap = %d + %v, want 2^63-1 + 2^63 (the adds that would wrap, as float)", i, f)
+	}
+	var st Counter
+	st.stripeNow()
+	for range 4 {
+		st.AddShared(math.MaxInt64 / 2)
+		st.Add(math.MaxInt64 / 2)
+	}
+	if i, f := st.Swap(), st.SwapFloat(); float64(i)+f != 8*float64(math.MaxInt64/2) {
+		t.Errorf("striped Swap = %d + %v, want 8·(2^62-1)", i, f)
+	}
+	var fl Counter
+	if !fl.AddFloat(1e308) || fl.AddFloat(1e308) || fl.AddFloat(math.NaN()) || !fl.AddFloat(1) {
+		t.Error("AddFloat: want a finite sum kept and an infinite one refused")
+	}
+	if got := fl.SwapFloat(); got != 1e308 {
+		t.Errorf("SwapFloat = %v, want 1e308 (the refused value left out alone)", got)
 	}
 }

@@ -10,13 +10,17 @@ import (
 // DefaultReservoirCap is the number of values a Reservoir keeps per interval when Cap is zero.
 const DefaultReservoirCap = 1024
 
-// Reservoir keeps a uniform random sample of at most Cap of the values observed in one interval
-// (Vitter's Algorithm R), for exporters that send raw values rather than a sketch. The zero value is
-// ready to use and keeps DefaultReservoirCap values. All methods are safe for concurrent use.
+// Reservoir keeps a uniform random sample of at most Cap of the observations of one interval
+// (Vitter's Algorithm R), for exporters that send raw values rather than a sketch. Each observation
+// carries an integral weight, the number of values it stands for (1, or n for a value sampled at
+// rate 1/n), kept beside it; the sample is uniform over observations and the weights say what each
+// kept one stands for. The zero value is ready to use and keeps DefaultReservoirCap values. All
+// methods are safe for concurrent use.
 //
 // Observe holds a mutex for a counter increment, one draw from math/rand/v2's per-thread generator
-// and one store; NaN and ±Inf skip the lock. Memory is at most two buffers of Cap float64s: Swap
-// hands the filled buffer out and the previous one in, so steady state allocates nothing.
+// and one store; NaN and ±Inf skip the lock. Memory is at most two buffers of Cap values and
+// weights, 12 bytes each: Swap hands the filled buffers out and the previous ones in, so steady
+// state allocates nothing.
 //
 // A reservoir whose mutex is found taken stripe.go's stripeAfter times in one interval becomes
 // striped: each goroutine then observes into one of 2·GOMAXPROCS (8 to 64) sub-reservoirs of Cap
@@ -29,8 +33,11 @@ type Reservoir struct {
 
 	mu      sync.Mutex
 	kept    []float64 // the sample; len <= Cap
-	spare   []float64 // the other buffer, nil while a Swap is copying out of it
-	count   uint64    // valid observations since the last Swap
+	wts     []uint32  // the weight of each kept value; len == len(kept)
+	spare   []float64 // the other buffers, nil while a Swap is copying out of them
+	spareW  []uint32
+	count   uint64 // total weight of the valid observations since the last Swap
+	events  uint64 // valid observations since the last Swap
 	invalid atomic.Uint64
 
 	contended atomic.Uint32              // Observes that found mu taken, since the last Swap
@@ -52,9 +59,16 @@ type resStripe struct {
 }
 
 // Observe records v. NaN and ±Inf are not recorded; Swap reports how many there were.
-func (r *Reservoir) Observe(v float64) {
+func (r *Reservoir) Observe(v float64) { r.ObserveN(v, 1) }
+
+// ObserveN records v as one observation standing for n values, as when a value arrives with
+// sample rate 1/n. n == 0 records nothing.
+func (r *Reservoir) ObserveN(v float64, n uint32) {
+	if n == 0 {
+		return
+	}
 	if math.Float64bits(v)&histPosInf == histPosInf {
-		r.invalid.Add(1)
+		r.invalid.Add(uint64(n))
 		return
 	}
 	if st := r.striped.Load(); st != nil {
@@ -63,7 +77,7 @@ func (r *Reservoir) Observe(v float64) {
 			st.pick.collided()
 			sub.mu.Lock()
 		}
-		sub.keep(v)
+		sub.keep(v, n)
 		sub.mu.Unlock()
 		return
 	}
@@ -71,21 +85,24 @@ func (r *Reservoir) Observe(v float64) {
 		r.contend()
 		r.mu.Lock()
 	}
-	r.keep(v)
+	r.keep(v, n)
 	r.mu.Unlock()
 }
 
-// keep adds v to the sample. Called with r.mu held.
-func (r *Reservoir) keep(v float64) {
-	r.count++
+// keep adds v, of weight n, to the sample. Called with r.mu held.
+func (r *Reservoir) keep(v float64, n uint32) {
+	r.count += uint64(n)
+	r.events++
 	if len(r.kept) < cap(r.kept) {
 		r.kept = append(r.kept, v)
+		r.wts = append(r.wts, n)
 	} else if r.kept == nil {
-		r.fill(v)
-	} else if j := rand.Uint64N(r.count); j < uint64(len(r.kept)) {
-		// Algorithm R: the count-th value replaces a random slot with probability len/count, which
-		// keeps every value seen so far in the sample with the same probability.
-		r.kept[j] = v
+		r.fill(v, n)
+	} else if j := rand.Uint64N(r.events); j < uint64(len(r.kept)) {
+		// Algorithm R: the events-th observation replaces a random slot with probability
+		// len/events, which keeps every observation seen so far in the sample with the same
+		// probability.
+		r.kept[j], r.wts[j] = v, n
 	}
 }
 
@@ -113,106 +130,127 @@ func (r *Reservoir) stripeNow() {
 	}
 }
 
-// fill allocates the sample buffer on the first value. Called with r.mu held.
-func (r *Reservoir) fill(v float64) {
+// fill allocates the sample buffers on the first value. Called with r.mu held.
+func (r *Reservoir) fill(v float64, w uint32) {
 	n := r.Cap
 	if n <= 0 {
 		n = DefaultReservoirCap
 	}
 	r.kept = make([]float64, 1, n)
 	r.kept[0] = v
+	r.wts = make([]uint32, 1, n)
+	r.wts[0] = w
 }
 
-// Swap appends the values kept since the previous Swap to dst and resets r. count is the number
-// of valid observations since the previous Swap and invalid the number of NaN and ±Inf ones. When
-// count > len(samples)-len(dst), the samples are a uniform random subset of the observations: an
-// exporter sends them with sample rate (len(samples)-len(dst))/count so the receiver's totals stay
-// unbiased. Swap allocates only when dst must grow.
-func (r *Reservoir) Swap(dst []float64) (samples []float64, count, invalid uint64) {
+// ReservoirSnapshot is what Reservoir.Swap took out of a reservoir: one interval's sample. Its
+// zero value is ready for Swap, which reuses its slices.
+type ReservoirSnapshot struct {
+	// Values is the sample, Weights[i] the number of values Values[i] stood for when it was
+	// observed (1 unless it was sampled).
+	Values  []float64
+	Weights []uint32
+	// Count is the total weight of the interval's valid observations; Observations is their
+	// number. When Observations > len(Values) the sample is a uniform random subset of them, and
+	// an exporter scales the weights up so that they add up to Count.
+	Count        uint64
+	Observations uint64
+	// Invalid is the weight of the NaN and ±Inf observations, which were not kept.
+	Invalid uint64
+}
+
+// Sampled reports whether the sample holds fewer observations than were made.
+func (s *ReservoirSnapshot) Sampled() bool { return s.Observations > uint64(len(s.Values)) }
+
+// Swap moves the sample kept since the previous Swap into s (reusing its slices) and resets r.
+// It allocates only when s's slices must grow.
+func (r *Reservoir) Swap(s *ReservoirSnapshot) {
+	s.Values, s.Weights = s.Values[:0], s.Weights[:0]
+	s.Count, s.Observations, s.Invalid = 0, 0, 0
 	r.contended.Store(0)
 	st := r.striped.Load()
 	if st == nil {
-		return r.swap(dst)
+		r.swap(s)
+		return
 	}
 	st.pick.interval()
-	return st.merge(r, dst)
+	st.merge(r, s)
 }
 
-// swap is Swap of r's own sample, without its stripes.
-func (r *Reservoir) swap(dst []float64) (samples []float64, count, invalid uint64) {
+// swap appends r's own sample, without its stripes, to s and adds its counts.
+func (r *Reservoir) swap(s *ReservoirSnapshot) {
 	r.mu.Lock()
-	kept := r.kept
-	count = r.count
-	r.kept, r.spare, r.count = r.spare[:0], nil, 0
+	kept, wts := r.kept, r.wts
+	s.Count += r.count
+	s.Observations += r.events
+	r.kept, r.wts, r.spare, r.spareW, r.count, r.events = r.spare[:0], r.spareW[:0], nil, nil, 0, 0
 	r.mu.Unlock()
-	invalid = r.invalid.Swap(0)
+	s.Invalid += r.invalid.Swap(0)
 
-	// Copy outside the lock; Observe meanwhile fills the other buffer.
-	samples = append(dst, kept...)
+	// Copy outside the lock; Observe meanwhile fills the other buffers.
+	s.Values = append(s.Values, kept...)
+	s.Weights = append(s.Weights, wts...)
 
 	r.mu.Lock()
 	if r.spare == nil && kept != nil {
-		r.spare = kept[:0]
+		r.spare, r.spareW = kept[:0], wts[:0]
 	}
 	r.mu.Unlock()
-	return samples, count, invalid
 }
 
-// merge swaps r and every stripe into dst as one uniform sample of at most r's Cap values. Each
-// stripe i kept len_i of its count_i values uniformly; a value of stripe i is kept again with
-// probability p/(len_i/count_i), where p, the smallest of the len_i/count_i and of Cap/count, is the
-// probability every observation then has of being in the sample: the sample is uniform, and the
-// exporter's rate len(samples)/count is unbiased. Stripe i keeps about p·count_i values, rounded by
-// systematic sampling (one random offset for all stripes), so the total is at most Cap; each keeps
-// its share by a partial Fisher-Yates shuffle, in place.
-func (st *resStripes) merge(r *Reservoir, dst []float64) (samples []float64, count, invalid uint64) {
-	base := len(dst)
-	var counts [maxStripes + 1]uint64
+// merge swaps r and every stripe into s as one uniform sample of at most r's Cap observations.
+// Each stripe i kept len_i of its n_i observations uniformly; an observation of stripe i is kept
+// again with probability p/(len_i/n_i), where p, the smallest of the len_i/n_i and of Cap/n, is
+// the probability every observation then has of being in the sample: the sample is uniform over
+// observations. Stripe i keeps about p·n_i of them, rounded by systematic sampling (one random
+// offset for all stripes), so the total is at most Cap; each keeps its share by a partial
+// Fisher-Yates shuffle, in place, moving weights with their values.
+func (st *resStripes) merge(r *Reservoir, s *ReservoirSnapshot) {
+	var obs [maxStripes + 1]uint64
 	var ends [maxStripes + 1]int
-	samples, counts[0], invalid = r.swap(dst)
-	ends[0] = len(samples)
+	prev := s.Observations
+	r.swap(s)
+	obs[0], ends[0] = s.Observations-prev, len(s.Values)
 	for i := range st.subs {
-		var c, inv uint64
-		samples, c, inv = st.subs[i].r.swap(samples)
-		counts[i+1], ends[i+1] = c, len(samples)
-		invalid += inv
+		prev = s.Observations
+		st.subs[i].r.swap(s)
+		obs[i+1], ends[i+1] = s.Observations-prev, len(s.Values)
 	}
 	n := len(st.subs) + 1
-	p := 1.0
-	for i := range n {
-		count += counts[i]
-	}
-	if count == 0 {
-		return samples, 0, invalid
+	if s.Observations == 0 {
+		return
 	}
 	c := r.Cap
 	if c <= 0 {
 		c = DefaultReservoirCap
 	}
-	p = min(p, float64(c)/float64(count))
-	start := base
+	p := min(1, float64(c)/float64(s.Observations))
+	start := 0
 	for i := range n {
-		if kept := ends[i] - start; counts[i] > 0 {
-			p = min(p, float64(kept)/float64(counts[i]))
+		if kept := ends[i] - start; obs[i] > 0 {
+			p = min(p, float64(kept)/float64(obs[i]))
 		}
 		start = ends[i]
 	}
-	// Compact: stripe i keeps floor(u + p·(count_0+..+count_i)) - floor(u + p·(count_0+..+count_i-1))
-	// of its values: p·count_i on average, never more than it holds, Cap in all.
-	out, start := base, base
-	u, cum, prev := rand.Float64(), uint64(0), 0
+	// Compact: stripe i keeps floor(u + p·(n_0+..+n_i)) - floor(u + p·(n_0+..+n_i-1)) of its
+	// observations: p·n_i on average, never more than it holds, Cap in all.
+	vs, ws := s.Values, s.Weights
+	out, start := 0, 0
+	u, cum, last := rand.Float64(), uint64(0), 0
 	for i := range n {
-		seg := samples[start:ends[i]]
+		seg, wseg := vs[start:ends[i]], ws[start:ends[i]]
 		start = ends[i]
-		cum += counts[i]
+		cum += obs[i]
 		next := int(u + p*float64(cum))
-		k := min(next-prev, len(seg))
-		prev = next
+		k := min(next-last, len(seg))
+		last = next
 		for j := 0; j < k; j++ {
 			x := j + rand.IntN(len(seg)-j)
 			seg[j], seg[x] = seg[x], seg[j]
+			wseg[j], wseg[x] = wseg[x], wseg[j]
 		}
-		out += copy(samples[out:], seg[:k])
+		copy(vs[out:], seg[:k])
+		copy(ws[out:], wseg[:k])
+		out += k
 	}
-	return samples[:out], count, invalid
+	s.Values, s.Weights = vs[:out], ws[:out]
 }

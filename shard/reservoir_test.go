@@ -20,11 +20,11 @@ func TestReservoirBelowCap(t *testing.T) {
 	r.Observe(math.NaN())
 	r.Observe(math.Inf(-1))
 	dst := []float64{-1}
-	got, count, invalid := r.Swap(dst)
+	got, count, invalid := r.swapValues(dst)
 	if !slices.Equal(got, append([]float64{-1}, want...)) || count != 10 || invalid != 2 {
 		t.Errorf("got %v, count %d, invalid %d; want %v after -1, 10, 2", got, count, invalid, want)
 	}
-	got, count, invalid = r.Swap(nil)
+	got, count, invalid = r.swapValues(nil)
 	if len(got) != 0 || count != 0 || invalid != 0 {
 		t.Errorf("second Swap: got %v, count %d, invalid %d; want nothing", got, count, invalid)
 	}
@@ -49,7 +49,7 @@ func TestReservoirCap(t *testing.T) {
 				for i := range tt.n {
 					r.Observe(float64(i))
 				}
-				got, count, _ := r.Swap(nil)
+				got, count, _ := r.swapValues(nil)
 				if len(got) != tt.wantLen || count != uint64(tt.n) {
 					t.Fatalf("round %d: got %d samples of %d, want %d of %d", round, len(got), count, tt.wantLen, tt.n)
 				}
@@ -86,7 +86,7 @@ func TestReservoirUniform(t *testing.T) {
 			r.Observe(float64(i))
 		}
 		var count uint64
-		buf, count, _ = r.Swap(buf[:0])
+		buf, count, _ = r.swapValues(buf[:0])
 		if len(buf) != k || count != n {
 			t.Fatalf("rep %d: got %d samples of %d, want %d of %d", rep, len(buf), count, k, n)
 		}
@@ -127,7 +127,7 @@ func TestReservoirConcurrent(t *testing.T) {
 		deadline := time.Now().Add(20 * time.Second)
 		for !done.Load() && time.Now().Before(deadline) {
 			var c, inv uint64
-			buf, c, inv = r.Swap(buf[:0])
+			buf, c, inv = r.swapValues(buf[:0])
 			total, invalid = total+c, invalid+inv
 			if len(buf) > capacity || uint64(len(buf)) > c {
 				t.Errorf("got %d samples of %d observations, want at most min(%d, count)", len(buf), c, capacity)
@@ -149,7 +149,7 @@ func TestReservoirConcurrent(t *testing.T) {
 	wg.Wait()
 	done.Store(true)
 	<-swapped
-	_, c, inv := r.Swap(nil)
+	_, c, inv := r.swapValues(nil)
 	total, invalid = total+c, invalid+inv
 	if wantInvalid := uint64(writers * perWriter / 1000); total != writers*perWriter-wantInvalid || invalid != wantInvalid {
 		t.Errorf("got %d valid and %d invalid observations, want %d and %d", total, invalid, writers*perWriter-wantInvalid, wantInvalid)
@@ -161,12 +161,12 @@ func TestReservoirAllocs(t *testing.T) {
 		t.Skip("allocation counts are meaningless under -race")
 	}
 	r := Reservoir{Cap: 128}
-	buf := make([]float64, 0, 128)
+	var snap ReservoirSnapshot
 	for range 2 { // allocate both buffers
 		for i := range 1000 {
 			r.Observe(float64(i))
 		}
-		buf, _, _ = r.Swap(buf[:0])
+		r.Swap(&snap)
 	}
 	i := 0
 	if got := testing.AllocsPerRun(1000, func() { r.Observe(float64(i)); i++ }); got != 0 {
@@ -176,7 +176,7 @@ func TestReservoirAllocs(t *testing.T) {
 		for i := range 200 {
 			r.Observe(float64(i))
 		}
-		buf, _, _ = r.Swap(buf[:0])
+		r.Swap(&snap)
 	}); got != 0 {
 		t.Errorf("Observe+Swap: got %v allocs, want 0", got)
 	}
@@ -187,9 +187,56 @@ func ExampleReservoir() {
 	for i := range 1000 {
 		r.Observe(float64(i))
 	}
-	samples, count, _ := r.Swap(nil)
-	// Each kept value stands for count/len(samples) observations.
-	fmt.Println(len(samples), count, float64(len(samples))/float64(count))
+	r.ObserveN(5, 3) // one value sampled at rate 1/3
+	var s ReservoirSnapshot
+	r.Swap(&s)
+	// Each kept observation stands for Observations/len(Values) of them.
+	fmt.Println(len(s.Values), s.Observations, s.Count, s.Sampled())
 	// Output:
-	// 100 1000 0.1
+	// 100 1001 1003 true
+}
+
+// swapValues is Swap for tests that look only at the values: it appends them to dst and returns
+// the total weight and the invalid count. It allocates the weights; allocation tests use Swap.
+func (r *Reservoir) swapValues(dst []float64) (values []float64, count, invalid uint64) {
+	var s ReservoirSnapshot
+	r.Swap(&s)
+	return append(dst, s.Values...), s.Count, s.Invalid
+}
+
+// TestReservoirWeights: each kept value keeps the weight it was observed with; Count is the total
+// weight and Observations the number of observations, striped or not.
+func TestReservoirWeights(t *testing.T) {
+	for _, striped := range []bool{false, true} {
+		r := Reservoir{Cap: 50}
+		if striped {
+			r.stripeNow()
+		}
+		for i := range 40 {
+			r.ObserveN(float64(i), uint32(i%3+1))
+		}
+		r.ObserveN(1, 0) // weight 0 records nothing
+		var s ReservoirSnapshot
+		r.Swap(&s)
+		if s.Sampled() || len(s.Values) != 40 || s.Observations != 40 || s.Count != 13*6+1 {
+			t.Fatalf("striped=%v: %d values, %d observations, count %d: want 40, 40, 79", striped, len(s.Values), s.Observations, s.Count)
+		}
+		for i, v := range s.Values {
+			if want := uint32(int(v)%3 + 1); s.Weights[i] != want {
+				t.Errorf("striped=%v: value %v kept with weight %d, want %d", striped, v, s.Weights[i], want)
+			}
+		}
+		for i := range 1000 {
+			r.ObserveN(float64(i), 2)
+		}
+		r.Swap(&s)
+		if !s.Sampled() || len(s.Values) > 50 || s.Count != 2000 || s.Observations != 1000 {
+			t.Errorf("striped=%v: %d values, count %d, observations %d: want ≤ 50, 2000, 1000", striped, len(s.Values), s.Count, s.Observations)
+		}
+		for _, w := range s.Weights {
+			if w != 2 {
+				t.Fatalf("striped=%v: weight %d kept, want 2", striped, w)
+			}
+		}
+	}
 }

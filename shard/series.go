@@ -25,7 +25,7 @@ func (k Kind) String() string {
 }
 
 // Series is one metric series: its canonical identity and its value cells. Series are created by a
-// Registry; the zero value is not usable. Name, Tags, Rate, Kind and Ext never change after creation.
+// Registry; the zero value is not usable. Name, Tags, Kind and Ext never change after creation.
 //
 // Which cells are set depends on the kind and the Spec the registry's owner returned: a counter uses
 // Counter, a gauge Gauge, a set Set, and histograms and distributions use whichever of Histogram,
@@ -43,7 +43,6 @@ type Series struct {
 	overflow bool
 	name     string
 	tags     []string
-	rate     float64
 	ext      any
 
 	dead atomic.Uint32
@@ -65,9 +64,6 @@ func (s *Series) Name() string { return s.name }
 
 // Tags returns the canonical tags, sorted. The caller must not modify the slice.
 func (s *Series) Tags() []string { return s.tags }
-
-// Rate returns the sample rate the series was recorded with (0 means unsampled).
-func (s *Series) Rate() float64 { return s.rate }
 
 // Ext returns the owner's data attached by Spec.Ext at creation (e.g. pre-encoded tags).
 func (s *Series) Ext() any { return s.ext }

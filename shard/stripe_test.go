@@ -25,7 +25,7 @@ func TestStripeAfterContention(t *testing.T) {
 	var s HistogramSnapshot
 	h.Swap(&s)
 	hs.Swap(&s)
-	r.Swap(nil)
+	r.swapValues(nil)
 	for range stripeAfter - 1 {
 		h.contend(casFailWeight)
 		r.contend()
@@ -161,7 +161,7 @@ func TestReservoirStripedExact(t *testing.T) {
 		})
 	}
 	wg.Wait()
-	got, count, invalid := r.Swap([]float64{-2})
+	got, count, invalid := r.swapValues([]float64{-2})
 	if got[0] != -2 {
 		t.Fatalf("Swap overwrote dst: got %v first, want -2", got[0])
 	}
@@ -199,10 +199,10 @@ func TestReservoirStripedUnbiased(t *testing.T) {
 		cells := []*Reservoir{&r, &st.subs[0].r, &st.subs[1].r}
 		for i, n := range volumes {
 			for range n {
-				cells[i].keep(float64(i)) // straight into the cell: the stripe is chosen by the test
+				cells[i].keep(float64(i), 1) // straight into the cell: the stripe is chosen by the test
 			}
 		}
-		got, count, _ := r.Swap(nil)
+		got, count, _ := r.swapValues(nil)
 		if len(got) > r.Cap {
 			t.Fatalf("got %d samples, want at most Cap %d", len(got), r.Cap)
 		}
@@ -233,11 +233,12 @@ func TestStripedAllocs(t *testing.T) {
 	}
 	var s HistogramSnapshot
 	h.Swap(&s)
-	buf, _, _ := r.Swap(nil)
+	var rs ReservoirSnapshot
+	r.Swap(&rs)
 	for range 100 { // the reservoir's second buffer
 		r.Observe(1)
 	}
-	buf, _, _ = r.Swap(buf[:0])
+	r.Swap(&rs)
 	i := 0
 	if got := testing.AllocsPerRun(1000, func() { h.Observe(float64(i & 63)); i++ }); got != 0 {
 		t.Errorf("striped Histogram.Observe: got %v allocs, want 0", got)
@@ -245,7 +246,6 @@ func TestStripedAllocs(t *testing.T) {
 	if got := testing.AllocsPerRun(1000, func() { r.Observe(float64(i)); i++ }); got != 0 {
 		t.Errorf("striped Reservoir.Observe: got %v allocs, want 0", got)
 	}
-	_ = buf
 }
 
 // TestCounterStripedExact: a striped counter under concurrent AddShared, Add and Swap counts every

@@ -38,6 +38,7 @@ type settings struct {
 	SketchDist      bool            `json:"sketch_distributions"`
 	Readers         int             `json:"readers"`
 	RecvBuffer      int             `json:"recv_buffer"`
+	RelativeGauges  bool            `json:"relative_gauges"`
 	MaxPacketSize   int             `json:"max_packet_size"`
 	ShutdownTimeout duration        `json:"shutdown_timeout"`
 	Telemetry       bool            `json:"telemetry"`
@@ -172,6 +173,7 @@ func bind(fs *flag.FlagSet, s *settings) {
 	fs.BoolVar(&s.SketchDist, "sketch-distributions", s.SketchDist, "send distributions as weighted sketch bins instead of raw samples")
 	fs.IntVar(&s.Readers, "readers", s.Readers, "intake reader goroutines per address (0: GOMAXPROCS)")
 	fs.IntVar(&s.RecvBuffer, "recv-buffer", s.RecvBuffer, "SO_RCVBUF `bytes` per intake socket (0: 8 MiB)")
+	fs.BoolVar(&s.RelativeGauges, "relative-gauges", s.RelativeGauges, "read a signed gauge value (\"-3|g\") as a change, as statsd does, instead of setting it as DogStatsD does")
 	fs.IntVar(&s.MaxPacketSize, "max-packet-size", s.MaxPacketSize, "largest upstream payload in bytes (0: 1432 udp, 8192 unixgram)")
 	fs.Var((*durationValue)(&s.ShutdownTimeout), "shutdown-timeout", "how long SIGTERM may take: final flush, closing stream clients")
 	fs.BoolVar(&s.Telemetry, "telemetry", s.Telemetry, "also send the agent's own counters upstream as statshard.* metrics")
@@ -254,7 +256,7 @@ func (s settings) agentConfigs(stdout io.Writer, log *slog.Logger) (agent.Config
 	if err := agent.CheckConfig(c); err != nil {
 		return c, agent.IntakeConfig{}, err
 	}
-	ic := agent.IntakeConfig{Listen: s.Listen, Readers: s.Readers, RecvBuffer: s.RecvBuffer}
+	ic := agent.IntakeConfig{Listen: s.Listen, Readers: s.Readers, RecvBuffer: s.RecvBuffer, RelativeGauges: s.RelativeGauges}
 	return c, ic, nil
 }
 

@@ -235,7 +235,7 @@ func TestEndToEnd(t *testing.T) {
 		"e2e.hits:2|c|@0.5|#route:/a", // counts 4
 		"e2e.multi:1:2:3|c",           // counts 6
 		"e2e.temp:20|g",
-		"e2e.temp:+5|g", // relative: 25
+		"e2e.temp:+5|g", // DogStatsD: a signed value sets (with -relative-gauges it would add)
 		"e2e.lat:100|ms|#route:/a",
 		"e2e.lat:300|ms|#route:/a",
 		"e2e.size:7|h",
@@ -247,7 +247,7 @@ func TestEndToEnd(t *testing.T) {
 		"e2e.stamped:9|g|T1700000000",          // forwarded unaggregated
 		"_e{5,4}:title|text|#k:v",              // event: forwarded
 		"_sc|e2e.check|0|#k:v",                 // service check: forwarded
-		"e2e.ext:1|c|e:it-false,cn-x|card:low", // external data and cardinality accepted
+		"e2e.ext:1|c|e:it-false,cn-x|card:low", // external data and cardinality: kept, forwarded
 		"bad line",                             // counted, skipped
 		"e2e.bad:x|c",                          // counted, skipped
 	}, "\n"))
@@ -258,7 +258,7 @@ func TestEndToEnd(t *testing.T) {
 		want := map[string]float64{
 			m.Key("e2e_hits", "route", "/a", "env", "e2e"):           15,
 			m.Key("e2e_multi", "env", "e2e"):                         6,
-			m.Key("e2e_temp", "env", "e2e"):                          25,
+			m.Key("e2e_temp", "env", "e2e"):                          5,
 			m.Key("e2e_lat_count", "route", "/a", "env", "e2e"):      2,
 			m.Key("e2e_lat_sum", "route", "/a", "env", "e2e"):        400,
 			m.Key("e2e_size_count", "env", "e2e"):                    1,
@@ -267,7 +267,12 @@ func TestEndToEnd(t *testing.T) {
 			m.Key("e2e_ctr", "container_id", "abc123", "env", "e2e"): 5, // statsd_exporter makes c: a label
 			m.Key("e2e_stamped"):                                     9,
 			m.Key("e2e_unix", "env", "e2e"):                          1,
-			m.Key("e2e_ext", "env", "e2e"):                           1,
+		}
+		// e: and card: are forwarded upstream with their series, as the Datadog Agent expects
+		// them. statsd_exporter v0.31.0 cannot read them: it rejects such a line whole and
+		// counts it as a sample error (its limitation, not a loss here).
+		if got := m[m.Key("statsd_exporter_sample_errors_total", "reason", "invalid_sample_factor")]; got < 1 {
+			return false
 		}
 		for k, v := range want {
 			if got, ok := m[k]; !ok || math.Abs(got-v) > 1e-9 {

@@ -11,7 +11,13 @@ import "strconv"
 //
 // Fields are written in this order, which is the Datadog Agent's own:
 //
-//	name[suffix]:value[:value...]|type[|@rate][|#tags][|c:container][|T<ts>]
+//	name[suffix]:value[:value...]|type[|@rate][|#tags][|c:container][|e:external][|card:cardinality][|T<ts>]
+//
+// A Gauge line is always read as the value it carries, by absolute-gauge servers (the Datadog
+// Agent) and by relative-gauge ones (etsy statsd, statsd_exporter, telegraf, which read a signed
+// value as a change) alike: a negative gauge value is written as two lines in one unit,
+// "name:0|g…" then "name:-5|g…", which every receiver reads as -5. Keep the unit in one datagram
+// (Packer does: it never splits what one End commits).
 type Line struct {
 	// Name is the metric name, already sanitized.
 	Name string
@@ -33,6 +39,12 @@ type Line struct {
 	// Container is the container ID, written as "|c:<Container>" when
 	// non-empty.
 	Container string
+	// External is origin detection's external data, written as
+	// "|e:<External>" when non-empty.
+	External string
+	// Cardinality is origin detection's tag cardinality, written as
+	// "|card:<Cardinality>" when non-empty.
+	Cardinality string
 	// Timestamp is the unix time in seconds, written as "|T<ts>" when > 0.
 	Timestamp int64
 }
@@ -40,6 +52,9 @@ type Line struct {
 // AppendInt appends l with the integer value v, without a trailing '\n'.
 // It does not allocate when dst has room.
 func AppendInt(dst []byte, l *Line, v int64) []byte {
+	if v < 0 && l.Type == Gauge {
+		dst = appendZeroGauge(dst, l)
+	}
 	dst = appendHead(dst, l)
 	dst = strconv.AppendInt(dst, v, 10)
 	return appendTail(dst, l)
@@ -57,6 +72,9 @@ func AppendUint(dst []byte, l *Line, v uint64) []byte {
 // a trailing '\n'. v must satisfy Valid. It does not allocate when dst has
 // room.
 func AppendFloat(dst []byte, l *Line, v float64) []byte {
+	if v < 0 && l.Type == Gauge {
+		dst = appendZeroGauge(dst, l)
+	}
 	dst = appendHead(dst, l)
 	dst = AppendNumber(dst, v)
 	return appendTail(dst, l)
@@ -79,6 +97,14 @@ func AppendFloats(dst []byte, l *Line, vs []float64) []byte {
 		dst = AppendNumber(dst, v)
 	}
 	return appendTail(dst, l)
+}
+
+// appendZeroGauge writes the "name:0|g…" line (and its '\n') that makes the negative gauge value
+// after it absolute for receivers that read a signed gauge value as a change.
+func appendZeroGauge(dst []byte, l *Line) []byte {
+	dst = appendHead(dst, l)
+	dst = append(dst, '0')
+	return append(appendTail(dst, l), '\n')
 }
 
 // appendHead writes "name[suffix]:".
@@ -109,6 +135,14 @@ func appendTail(dst []byte, l *Line) []byte {
 	if l.Container != "" {
 		dst = append(dst, "|c:"...)
 		dst = append(dst, l.Container...)
+	}
+	if l.External != "" {
+		dst = append(dst, "|e:"...)
+		dst = append(dst, l.External...)
+	}
+	if l.Cardinality != "" {
+		dst = append(dst, "|card:"...)
+		dst = append(dst, l.Cardinality...)
 	}
 	if l.Timestamp > 0 {
 		dst = append(dst, "|T"...)

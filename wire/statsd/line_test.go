@@ -27,8 +27,9 @@ func TestAppendLine(t *testing.T) {
 		{"distribution", Line{Name: "lat", Type: Distribution}, value{kind: "float", f: 3}, "lat:3|d"},
 		{"set", Line{Name: "users.uniques", Type: Set}, intv(1234), "users.uniques:1234|s"},
 		{"unknown type", Line{Name: "x", Type: 0}, intv(1), "x:1|unknown"},
-		{"negative int", Line{Name: "delta", Type: Gauge}, intv(-7), "delta:-7|g"},
-		{"min int", Line{Name: "m", Type: Gauge}, intv(math.MinInt64), "m:-9223372036854775808|g"},
+		{"negative gauge", Line{Name: "delta", Type: Gauge}, intv(-7), "delta:0|g\ndelta:-7|g"}, // absolute for relative-gauge receivers too
+		{"negative counter", Line{Name: "delta", Type: Counter}, intv(-7), "delta:-7|c"},
+		{"min int", Line{Name: "m", Type: Gauge}, intv(math.MinInt64), "m:0|g\nm:-9223372036854775808|g"},
 		{"max uint", Line{Name: "u", Type: Counter}, value{kind: "uint", u: math.MaxUint64}, "u:18446744073709551615|c"},
 		{"huge float", Line{Name: "big", Type: Gauge}, value{kind: "float", f: 2.5e30}, "big:2.5e+30|g"},
 		{"tiny float", Line{Name: "small", Type: Gauge}, value{kind: "float", f: 2.5e-9}, "small:2.5e-09|g"},

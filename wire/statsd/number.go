@@ -37,3 +37,24 @@ func AppendNumber(dst []byte, v float64) []byte {
 	}
 	return strconv.AppendFloat(dst, v, 'g', -1, 64)
 }
+
+// MaxWeight is the largest n that RateFor takes: the most values one sampled line may stand for.
+const MaxWeight = 1 << 32
+
+// RateFor returns the sample rate to write on a timer, histogram or distribution line that stands
+// for n values (1 <= n <= MaxWeight): the largest float64 r such that int(1/r) == n, which is
+// how statsd_exporter turns a sampled line back into observations (it repeats it int(1/rate)
+// times), and whose shortest decimal (AppendNumber) parses back to r, so the receiver computes
+// the same 1/r. The plain 1/n does not do: 1/(1/93) is 92.99999999999999 in float64. For n == 1
+// it returns 1, which Line writes as no rate at all. The Datadog Agent weighs the line 1/r,
+// within one part in 10^15 of n.
+func RateFor(n uint64) float64 {
+	if n <= 1 {
+		return 1
+	}
+	r := 1 / float64(n)
+	for uint64(1/r) < n {
+		r = math.Nextafter(r, 0)
+	}
+	return r
+}

@@ -118,3 +118,39 @@ func TestValid(t *testing.T) {
 		}
 	}
 }
+
+// TestRateForIsReadExactly: for every weight up to 2^22, and for a sample of larger ones up to
+// MaxWeight, the rate RateFor gives is written by AppendNumber as a decimal that parses back to it
+// and that statsd_exporter turns back into exactly n observations (int(1/rate)).
+func TestRateForIsReadExactly(t *testing.T) {
+	check := func(n uint64) {
+		r := RateFor(n)
+		s := string(AppendNumber(nil, r))
+		back, err := strconv.ParseFloat(s, 64)
+		if err != nil || back != r {
+			t.Fatalf("n=%d: rate %v written as %q parses back to %v (%v)", n, r, s, back, err)
+		}
+		if got := uint64(1 / back); got != n {
+			t.Fatalf("n=%d: rate %q reads as int(1/rate) = %d", n, s, got)
+		}
+		if n > 1 && !(back > 0 && back < 1) {
+			t.Fatalf("n=%d: rate %v outside (0, 1): Line would not write it", n, back)
+		}
+	}
+	limit := uint64(1 << 22)
+	if testing.Short() || raceEnabled {
+		limit = 1 << 18 // the race detector makes each check ~10x slower; CI runs the full range without it
+	}
+	for n := uint64(1); n <= limit; n++ {
+		check(n)
+	}
+	rng := rand.New(rand.NewPCG(1, 2))
+	for range 200_000 {
+		check(1 + rng.Uint64N(MaxWeight))
+	}
+	check(MaxWeight)
+	check(MaxWeight - 1)
+	if RateFor(93) == 1.0/93 {
+		t.Error("RateFor(93) is 1/93, which reads as 92 observations")
+	}
+}

@@ -2,6 +2,7 @@ package statsd
 
 import (
 	"bytes"
+	"math"
 	"strings"
 	"unsafe"
 )
@@ -265,7 +266,8 @@ func (p *Parser) parseMetric(line string) error {
 			p.sample.Tags = p.tags
 		case '@':
 			r, ok := parseNumber(f[1:])
-			if !ok || r <= 0 || r > 1 {
+			if !ok || r <= 0 || r > 1 || math.IsInf(1/r, 0) {
+				// A rate whose inverse overflows (5e-324) would scale a value to infinity.
 				return ErrBadRate
 			}
 			p.sample.Rate = r

@@ -22,7 +22,7 @@ var (
 	ErrNoType = errors.New("statsd: metric has no type")
 	// ErrBadType: the type is not one of c, g, ms, h, d, s.
 	ErrBadType = errors.New("statsd: unknown metric type")
-	// ErrBadRate: the @ field is not a number in (0, 1].
+	// ErrBadRate: the @ field is not a number in (0, 1], or is so small that its inverse overflows.
 	ErrBadRate = errors.New("statsd: sample rate is not in (0, 1]")
 	// ErrBadTimestamp: the T field is not a positive integer.
 	ErrBadTimestamp = errors.New("statsd: timestamp is not a positive integer")

@@ -188,6 +188,8 @@ func TestParseInvalid(t *testing.T) {
 		{"a:1|c|@-0.5", KindMetric, ErrBadRate},
 		{"a:1|c|@x", KindMetric, ErrBadRate},
 		{"a:1|c|@", KindMetric, ErrBadRate},
+		{"a:1|c|@5e-324", KindMetric, ErrBadRate}, // 1/rate overflows to +Inf
+		{"a:1|c|@5.56e-309", KindMetric, ErrBadRate},
 		{"a:1|c|@nan", KindMetric, ErrBadRate},
 		{"a:1|c|@1e-400", KindMetric, ErrBadRate}, // rounds to 0
 		{"a:1|c|T-5", KindMetric, ErrBadTimestamp},
