@@ -3,6 +3,7 @@ package agent
 import (
 	"runtime"
 	"strconv"
+	"strings"
 	"testing"
 )
 
@@ -49,5 +50,42 @@ func TestCardinalityFlood(t *testing.T) {
 	r.Flush()
 	if got := sumCounter(t, s.take(), "logins:"); got != int64(n) {
 		t.Errorf("flushed total %d, want %d: values lost", got, n)
+	}
+}
+
+// TestSpellingFlood: one series spelled 8,000 ways in 30 KB names (long names with unique tails
+// cut to the same 200 bytes, and bytes that sanitize alike) and 8,000 oversized set members keep
+// the heap flat: lookup entries are bounded per series and in total, and a member that can never
+// be sent is refused at intake. Every value still reaches its one series.
+func TestSpellingFlood(t *testing.T) {
+	n := 8_000
+	if raceEnabled || testing.Short() {
+		n = 1_000
+	}
+	r, s, in := newIntake(t, Config{})
+	base := heapAlloc()
+	tail := make([]byte, 30_000)
+	for i := range n {
+		for j := range tail {
+			tail[j] = "abc!@"[(i+j)%5] // '!' and '@' sanitize to '_'
+		}
+		name := "x" + strings.Repeat("a", 199) + string(tail) + strconv.Itoa(i)
+		feed(in, name+":1|c\nset:"+string(tail)+"|s")
+	}
+	end := heapAlloc()
+	t.Logf("heap: %d KiB before, %d KiB after %d spellings of 30 KB", base>>10, end>>10, n)
+	if end > base+8<<20 {
+		t.Errorf("heap grew from %d to %d KiB: spellings or members kept", base>>10, end>>10)
+	}
+	st := r.Stats()
+	if st.Series != 2 {
+		t.Errorf("Series = %d, want 2 (the counter, and the set that holds none of the refused members)", st.Series)
+	}
+	if st.DroppedTooLong != uint64(n) {
+		t.Errorf("DroppedTooLong = %d, want %d (each oversized member)", st.DroppedTooLong, n)
+	}
+	r.Flush()
+	if got := sumCounter(t, s.take(), "x"+strings.Repeat("a", 199)+":"); got != int64(n) {
+		t.Errorf("flushed total %d, want %d", got, n)
 	}
 }

@@ -15,6 +15,10 @@ type Stats struct {
 	Expired      uint64 // series removed after Config.Expiry idle intervals
 	Folds        uint64 // recordings of new keys folded into an overflow series past MaxSeries
 	InvalidNames uint64 // recordings dropped because the name had no valid character
+	// SlowLookups counts lookups of spellings refused a lookup entry because their series already
+	// has shard.MaxAliases spellings or shard.MaxAliasBytes of them (hostile input: names that
+	// sanitize or cut alike). Each was served by the slow path; nothing was lost.
+	SlowLookups uint64
 
 	// Flushes and what they sent.
 	Flushes       uint64
@@ -64,6 +68,7 @@ func (r *Recorder) Stats() Stats {
 		Expired:            rs.Expired,
 		Folds:              rs.Folds,
 		InvalidNames:       r.invalidNames.Load(),
+		SlowLookups:        rs.Uncached,
 		Flushes:            e.flushes.Load(),
 		FlushDuration:      time.Duration(e.lastFlushNs.Load()),
 		Lines:              e.lines.Load(),

@@ -66,6 +66,8 @@ type Stats struct {
 	Series     int    // live series, overflow series included
 	Overflow   int    // live overflow series
 	Aliases    int    // lookup entries (distinct spellings of live series)
+	AliasBytes int64  // bytes of the spellings those entries hold
+	Uncached   uint64 // lookups of spellings refused an entry by the alias bounds (each took the slow path)
 	Created    uint64 // series created
 	Expired    uint64 // series removed for idleness
 	Revived    uint64 // expired series brought back by a recording handle
@@ -90,7 +92,9 @@ type Registry struct {
 	revived  uint64
 	live     atomic.Int64
 
-	calls callCache
+	calls      callCache
+	aliasBytes atomic.Int64 // bytes held by lookup entries, all shards
+	uncached   atomic.Uint64
 
 	flushMu  sync.Mutex // serializes Flush
 	folds    atomic.Uint64
@@ -189,8 +193,52 @@ func (r *Registry) create(h uint64, ns string, kind Kind, name string, tags []st
 		s = r.newSeriesLocked(ns, kind, spec, key)
 	}
 	r.mu.Unlock()
-	r.insert(h, &entry{hash: h, ns: ns, kind: kind, name: name, tags: own, s: s})
+	if r.admit(s, ns, name, own) {
+		r.insert(h, &entry{hash: h, ns: ns, kind: kind, name: name, tags: own, s: s})
+	} else {
+		r.uncached.Add(1)
+	}
 	return s
+}
+
+// Bounds on lookup entries. One series can be spelled many ways (tag orders, names that sanitize
+// alike, names past the length limit with different tails), and every spelling seen would
+// otherwise keep an entry, with a copy of its strings, for as long as the series lives: hostile
+// input could make one series hold any amount of memory. Past these bounds a spelling gets no
+// entry: each lookup of it takes the slow path (canonicalize, then the canonical map), which costs
+// time, not memory.
+const (
+	// MaxAliases is the most lookup entries one series gets.
+	MaxAliases = 8
+	// MaxAliasBytes is the most bytes of spellings one series' entries hold; a spelling longer
+	// than that never gets an entry.
+	MaxAliasBytes = 4 << 10
+	// MaxTotalAliasBytes bounds the bytes of spellings all entries of a registry hold.
+	MaxTotalAliasBytes = 64 << 20
+)
+
+// admit reports whether a spelling of s may get a lookup entry, and if so accounts for it.
+func (r *Registry) admit(s *Series, ns, name string, tags []string) bool {
+	n := int64(len(ns) + len(name))
+	for _, t := range tags {
+		n += int64(len(t))
+	}
+	if s.aliases.Add(1) > MaxAliases {
+		s.aliases.Add(-1)
+		return false
+	}
+	if s.aliasBytes.Add(n) > MaxAliasBytes {
+		s.aliasBytes.Add(-n)
+		s.aliases.Add(-1)
+		return false
+	}
+	if r.aliasBytes.Add(n) > MaxTotalAliasBytes {
+		r.aliasBytes.Add(-n)
+		s.aliasBytes.Add(-n)
+		s.aliases.Add(-1)
+		return false
+	}
+	return true
 }
 
 // overflowLocked returns the overflow series of a metric name, creating it within MaxOverflow.
@@ -262,6 +310,9 @@ func (r *Registry) insert(h uint64, e *entry) {
 			if o.s.Dead() && !e.s.Dead() {
 				// A stale entry for an expired series that raced the table rebuild.
 				t.slots[i].Store(e)
+				r.release(o)
+			} else {
+				r.release(e)
 			}
 			return
 		}
@@ -280,6 +331,17 @@ func (r *Registry) insert(h uint64, e *entry) {
 		t.slots[i].Store(e)
 	}
 	sh.n++
+}
+
+// release gives back what admit accounted for an entry that is dropped.
+func (r *Registry) release(e *entry) {
+	n := int64(len(e.ns) + len(e.name))
+	for _, t := range e.tags {
+		n += int64(len(t))
+	}
+	r.aliasBytes.Add(-n)
+	e.s.aliasBytes.Add(-n)
+	e.s.aliases.Add(-1)
 }
 
 // Revive brings an expired series back after a recorder found it dead (see Series.Dead), so what
@@ -329,6 +391,8 @@ func (r *Registry) Stats() Stats {
 		st.Aliases += sh.n
 		sh.mu.Unlock()
 	}
+	st.AliasBytes = r.aliasBytes.Load()
+	st.Uncached = r.uncached.Load()
 	st.Folds = r.folds.Load()
 	st.Rejected = r.rejected.Load()
 	st.CapDropped = r.capDrops.Load()
@@ -425,8 +489,12 @@ func (r *Registry) remove(expired []*Series) {
 			}
 			nt := newTable(size)
 			for j := range t.slots {
-				if e := t.slots[j].Load(); e != nil && !e.s.removed {
-					nt.put(e)
+				if e := t.slots[j].Load(); e != nil {
+					if e.s.removed {
+						r.release(e)
+					} else {
+						nt.put(e)
+					}
 				}
 			}
 			sh.t.Store(nt)

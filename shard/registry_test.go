@@ -332,3 +332,40 @@ func TestCounterDoesNotWrap(t *testing.T) {
 		t.Errorf("SwapFloat = %v, want 1e308 (the refused value left out alone)", got)
 	}
 }
+
+// TestAliasesBounded: one series spelled many ways (names cut to the same canonical name, tag
+// orders) gets at most MaxAliases lookup entries holding at most MaxAliasBytes; every spelling
+// still reaches the series, and each refused one is counted.
+func TestAliasesBounded(t *testing.T) {
+	cut := func(kind Kind, name string, tags []string) (Spec, error) {
+		spec, err := testCanon(kind, name, tags)
+		spec.Name = spec.Name[:min(len(spec.Name), 10)]
+		return spec, err
+	}
+	r := New(Config{}, cut)
+	want := r.Lookup(KindCounter, "0123456789", nil)
+	const spellings = 10_000
+	for i := range spellings {
+		name := fmt.Sprintf("0123456789-%0500d", i) // 511 bytes, the same series
+		if got := r.Lookup(KindCounter, name, nil); got != want {
+			t.Fatalf("spelling %d reached another series", i)
+		}
+	}
+	st := r.Stats()
+	if st.Series != 1 || st.Aliases > MaxAliases || st.AliasBytes > MaxAliasBytes {
+		t.Errorf("Series %d, Aliases %d, AliasBytes %d: want 1 series, at most %d entries and %d bytes", st.Series, st.Aliases, st.AliasBytes, MaxAliases, MaxAliasBytes)
+	}
+	if st.Uncached < spellings-MaxAliases {
+		t.Errorf("Uncached = %d, want every refused spelling counted (≥ %d)", st.Uncached, spellings-MaxAliases)
+	}
+	// Expiry gives the entries' bytes back.
+	r2 := New(Config{Expiry: 1}, testCanon)
+	r2.Lookup(KindCounter, "x", []string{"a:1", "b:2"})
+	r2.Lookup(KindCounter, "x", []string{"b:2", "a:1"})
+	for range 3 {
+		r2.Flush(func(*Series) bool { return false })
+	}
+	if st := r2.Stats(); st.Aliases != 0 || st.AliasBytes != 0 {
+		t.Errorf("after expiry: Aliases %d, AliasBytes %d, want 0 and 0", st.Aliases, st.AliasBytes)
+	}
+}

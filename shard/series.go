@@ -46,6 +46,9 @@ type Series struct {
 	ext      any
 
 	dead atomic.Uint32
+	// Lookup entries made for the series' spellings and their bytes (see Registry.admit).
+	aliases    atomic.Int32
+	aliasBytes atomic.Int64
 
 	// Owned by the registry's mutex.
 	removed bool
