@@ -142,12 +142,15 @@ type HistogramConfig struct {
 	// then the longest matching suffix rule, then the defaults above.
 	Rules []HistogramRule
 	// ReservoirSize bounds the raw samples a distribution keeps per interval. Past it, a uniform
-	// sample of that size is kept and sent with a sample rate, so receivers' totals stay
-	// unbiased. Zero means DefaultReservoirSize.
+	// sample of that size is kept and each value is sent weighted (with a rate r, int(1/r) being
+	// its weight) so that the weights add up to the interval's exact count: receivers that honour
+	// rates on distributions (statsd_exporter, the Datadog Agent) read the count exactly and the
+	// distribution from the sample; telegraf ignores rates on distributions. Zero means
+	// DefaultReservoirSize.
 	ReservoirSize int
 	// SketchDistributions sends a distribution as its sketch's bins, one weighted
-	// "value|d|@rate" line per bin (values within 1%), instead of raw samples: lines per
-	// interval stay bounded however many values were recorded.
+	// "value|d|@rate" line per bin (values within 1%, int(1/rate) the bin's count), instead of raw
+	// samples: lines per interval stay bounded however many values were recorded.
 	SketchDistributions bool
 }
 
