@@ -9,10 +9,9 @@ import (
 // counters received by the agent may be fractional, e.g. "1|c|@0.3" counts 3.33). The zero value is
 // ready to use.
 //
-// The delta never wraps: an Add that would carry the int64 part past its range moves its n into the
-// float part instead, so a sum beyond ±2^63 is reported as a float64, exact where float64 is (an
-// Add racing with another at the boundary itself may still wrap; an interval's sum would have to
-// pass 9.2e18 for that). AddFloat refuses a value that would make the float part infinite.
+// The delta never wraps: an Add that carries the int64 part past its range counts the wrap, and
+// Swap (or LoadFloat) reports the 2^64s in the float part, so a sum beyond ±2^63 is reported as
+// the float64 it is. AddFloat refuses a value that would make the float part infinite.
 //
 // Add is one atomic add, for a handle. AddShared is for paths that many goroutines share, like the
 // by-name API: once goroutines have taken turns on the counter stripeAfterSwitches times in one
@@ -20,6 +19,7 @@ import (
 // so cores stop taking the counter's cache line from each other. Swap and Load include the stripes.
 type Counter struct {
 	v         atomic.Uint64
+	wraps     atomic.Int64  // net times v wrapped past ±2^63: the int part is v + wraps·2^64
 	f         atomic.Uint64 // float64 bits
 	owner     atomic.Uint64 // stackHint of the goroutine that last used AddShared, >> 13
 	contended atomic.Uint32 // changes of owner since the last Swap
@@ -47,8 +47,7 @@ func (c *Counter) AddShared(n int64) {
 			st.pick.collided()
 		}
 		if v := int64(sub.v.Add(uint64(n))); carried(v, n) {
-			sub.v.Add(uint64(-n))
-			c.AddFloat(float64(n))
+			c.wraps.Add(n>>63 | 1)
 		}
 		return
 	}
@@ -59,16 +58,8 @@ func (c *Counter) AddShared(n int64) {
 }
 
 // carried reports whether adding n produced v by wrapping around: the value before, v-n, had
-// n's sign and v has the other.
-func carried(v, n int64) bool { return (v^n) < 0 && ((v-n)^n) >= 0 }
-
-// spill undoes an Add of n that wrapped and adds n to the float part instead.
-//
-//go:noinline
-func (c *Counter) spill(n int64) {
-	c.v.Add(uint64(-n))
-	c.AddFloat(float64(n))
-}
+// n's sign and v has the other. One branch-free expression, so that Add stays inlinable.
+func carried(v, n int64) bool { return (v^n)&^((v-n)^n) < 0 }
 
 // contend counts a change of goroutine and stripes c at the stripeAfterSwitches-th since the
 // last Swap.
@@ -98,15 +89,21 @@ func (c *Counter) AddFloat(v float64) bool {
 }
 
 // SwapFloat returns the float part accumulated since the last SwapFloat and resets it to zero.
+// Call it after Swap, which moves what wrapped the int part into it.
 func (c *Counter) SwapFloat() float64 { return math.Float64frombits(c.f.Swap(0)) }
 
-// LoadFloat returns the float part accumulated since the last SwapFloat.
-func (c *Counter) LoadFloat() float64 { return math.Float64frombits(c.f.Load()) }
+// LoadFloat returns the float part accumulated since the last SwapFloat, with what wrapped the
+// int part since the last Swap.
+func (c *Counter) LoadFloat() float64 {
+	return math.Float64frombits(c.f.Load()) + float64(c.wraps.Load())*(1<<64)
+}
 
-// Add adds n (which may be negative) with one atomic add (and a branch, never taken below ±2^63).
+// Add adds n (which may be negative) with one atomic add. The test after it is true only when
+// the sum wrapped past ±2^63; it is branch-free arithmetic and an atomic add, so Add stays small
+// enough for the compiler to inline.
 func (c *Counter) Add(n int64) {
 	if v := int64(c.v.Add(uint64(n))); carried(v, n) {
-		c.spill(n)
+		c.wraps.Add(n>>63 | 1) // +1 for a wrap upwards, -1 downwards
 	}
 }
 
@@ -125,6 +122,10 @@ func (c *Counter) Load() int64 {
 // so an Add racing with Swap lands in exactly one of the two intervals.
 func (c *Counter) Swap() int64 {
 	v := c.v.Swap(0)
+	if w := c.wraps.Load(); w != 0 {
+		c.wraps.Add(-w)
+		c.AddFloat(float64(w) * (1 << 64))
+	}
 	if c.contended.Load() != 0 {
 		c.contended.Store(0)
 	}

@@ -312,8 +312,8 @@ func TestCounterDoesNotWrap(t *testing.T) {
 	c.Add(math.MaxInt64)
 	c.Add(1)
 	c.AddShared(math.MaxInt64)
-	if i, f := c.Swap(), c.SwapFloat(); i != math.MaxInt64 || f != float64(math.MaxInt64)+1 {
-		t.Errorf("Swap = %d + %v, want 2^63-1 + 2^63 (the adds that would wrap, as float)", i, f)
+	if i, f := c.Swap(), c.SwapFloat(); float64(i)+f != 2*float64(math.MaxInt64)+1 || f == 0 {
+		t.Errorf("Swap = %d + %v, want 2^64-1 in all, the wrap in the float part", i, f)
 	}
 	var st Counter
 	st.stripeNow()
