@@ -213,8 +213,18 @@ func (st *stream) drainBusy() {
 	}
 }
 
-// drain encodes everything queued into one contiguous batch, each event once, and hands it to
-// the hub, which writes the same bytes to every client. It returns the number of events.
+// maxDrainPass bounds the events one drain pass takes, whatever the intake size: with an
+// unlimited BufferSize (a 1 Mi-event intake) a pass still makes batches of at most ~1.5 MB.
+const maxDrainPass = 1 << 14
+
+// drain encodes what is queued, at most one intake's worth (and maxDrainPass) of events, into one
+// contiguous batch, each event once, and hands it to the hub, which writes the same bytes to every
+// client. It returns the number of events.
+//
+// The bound is what keeps a flood from starving clients: recorders refill the intake as fast as
+// one goroutine empties it, so a pass that ran until the intake was empty would never end, its
+// batch would grow without limit and never be broadcast, and stop (Close) would never be seen.
+// Events a pass leaves behind wait for the next wake-up, at most ClockResolution later.
 func (st *stream) drain() int {
 	var frames []byte
 	var ends []int
@@ -229,7 +239,7 @@ func (st *stream) drain() int {
 		st.metaMu.Unlock()
 	}
 	var m pb.Metric
-	for {
+	for budget := min(len(st.ring.slots), maxDrainPass); budget > 0; budget-- {
 		e, ok := st.ring.pop()
 		if !ok {
 			break

@@ -8,6 +8,7 @@ import (
 	"runtime"
 	"slices"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"syscall"
 	"testing"
@@ -351,4 +352,60 @@ func countFDs(t *testing.T) int {
 		t.Skip("no /proc/self/fd")
 	}
 	return len(es)
+}
+
+// TestStreamFloodKeepsDelivering: recorders flat out on several goroutines cannot starve the
+// clients. Each drain pass is bounded, so a reading client receives events in every half second of
+// a 2 s flood, and Close returns while the flood goes on.
+func TestStreamFloodKeepsDelivering(t *testing.T) {
+	r := newStreamRecorder(t, TCPConfig{})
+	c := dialStream(t, r, nil)
+	var received atomic.Int64
+	go countFrames(c.conn, &received) // ends when Close closes the connection
+
+	stop := make(chan struct{})
+	var wg sync.WaitGroup
+	for g := 0; g < 4; g++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			h := r.Counter("flood", fmt.Sprintf("g:%d", g))
+			for {
+				select {
+				case <-stop:
+					return
+				default:
+				}
+				for i := 0; i < 256; i++ {
+					h.Inc()
+				}
+			}
+		}()
+	}
+	defer func() { close(stop); wg.Wait() }()
+
+	const window, windows = 500 * time.Millisecond, 4
+	last := received.Load()
+	for w := 1; w <= windows; w++ {
+		time.Sleep(window)
+		now := received.Load()
+		if now == last {
+			t.Fatalf("flood window %d of %d: the client received no event in %v (total %d)", w, windows, window, now)
+		}
+		last = now
+	}
+	st := r.Stats()
+	t.Logf("flood: %d events encoded, %d received by the client, %d dropped at intake, %d dropped as slow",
+		st.TCPEvents, received.Load(), st.TCPDroppedIntake, st.TCPDroppedSlow)
+
+	closed := make(chan error, 1)
+	go func() { closed <- r.Close() }()
+	select {
+	case err := <-closed:
+		if err != nil {
+			t.Errorf("Close: %v", err)
+		}
+	case <-time.After(15 * time.Second):
+		t.Fatal("Close did not return within 15s during a flood")
+	}
 }
