@@ -51,7 +51,7 @@ type Stats struct {
 	TCPDroppedIntake          uint64 // events dropped because the intake was full (the newest)
 	TCPDroppedSlow            uint64 // frames dropped from a full client queue (the oldest)
 	TCPDroppedGone            uint64 // frames still queued for a client that went away
-	TCPDroppedUnrepresentable uint64 // negative or fractional counter adds, which the protocol cannot carry
+	TCPDroppedUnrepresentable uint64 // negative counter adds (or past 2^64), which the protocol cannot carry
 }
 
 // Stats returns the recorder's counters.

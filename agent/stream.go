@@ -29,10 +29,13 @@ const (
 // every connected client, as length-delimited protobuf Events (wire/pb) that metrics-rs's
 // metrics-observer and any protobuf client can read.
 //
-// Counters stream as increment_counter (negative or fractional adds cannot be expressed and are
-// counted in Stats.TCPDroppedUnrepresentable), gauges as set_gauge, increment_gauge or decrement_gauge, histograms
-// and distributions as record_histogram. Sets are not streamed: the protocol has no set type.
-// Sampled calls stream only the calls they keep.
+// Counters stream as increment_counter. Fractional adds (the intake's "0.5|c", or "1|c|@0.3",
+// which counts 3.33) are carried per series and streamed as whole increments when the running
+// total crosses an integer, so an observer shows the total recorded rounded down; negative adds
+// cannot be expressed and are counted in Stats.TCPDroppedUnrepresentable. Gauges stream as
+// set_gauge, increment_gauge or decrement_gauge, histograms and distributions as
+// record_histogram. Sets are not streamed: the protocol has no set type. Sampled calls stream only
+// the calls they keep.
 type TCPConfig struct {
 	// Enabled turns the TCP exporter on.
 	Enabled bool
@@ -54,7 +57,8 @@ type TCPConfig struct {
 	// CloseTimeout bounds how long Close lets clients receive what is queued. Zero means 2s.
 	CloseTimeout time.Duration
 	// Snapshot, when true, sends a new client the current value of every counter (set_counter,
-	// the total since the recorder started) and gauge (set_gauge) right after the metadata, so a
+	// the total since the recorder started, flushed or not, fractional adds included, rounded
+	// down and clamped to [0, MaxUint64]) and gauge (set_gauge) right after the metadata, so a
 	// late joiner sees totals at once.
 	Snapshot bool
 }
@@ -141,7 +145,13 @@ func (st *stream) close() error {
 // publish queues one event. The caller checked st.hub.Active(): with no client connected the
 // whole stream costs recorders that one atomic load.
 func (st *stream) publish(s *shard.Series, op pb.Op, bits uint64) {
-	pos, ok := st.ring.push(event{s: s, op: op, bits: bits, ts: st.clock.Load()})
+	st.push(event{s: s, op: op, bits: bits})
+}
+
+// push stamps e with the coarse clock and queues it, or counts it dropped when the intake is full.
+func (st *stream) push(e event) {
+	e.ts = st.clock.Load()
+	pos, ok := st.ring.push(e)
 	if !ok {
 		st.intakeDrops.Add(1)
 		return
@@ -165,13 +175,68 @@ func (st *stream) counter(s *shard.Series, n int64) {
 }
 
 // counterFloat streams a counter add that may be fractional: one received by the intake, or a
-// sampled call's value scaled by 1/rate.
+// sampled call's value scaled by 1/rate. A whole add streams as it is; a fractional one is carried
+// by the drain (streamState.carry) until the series' running total crosses an integer.
 func (st *stream) counterFloat(s *shard.Series, v float64) {
-	if v < 0 || v != math.Trunc(v) || v >= 1<<64 {
+	switch {
+	case !(v >= 0) || v >= 1<<64: // negative, NaN, or more than one increment_counter holds
 		st.unrepr.Add(1)
-		return
+	case v == math.Trunc(v):
+		st.push(event{s: s, op: pb.IncrementCounter, bits: uint64(v)})
+	default:
+		st.push(event{s: s, op: pb.IncrementCounter, frac: true, bits: math.Float64bits(v)})
 	}
-	st.publish(s, pb.IncrementCounter, uint64(v))
+}
+
+// carryEpsilon absorbs float64 rounding in sums of decimal fractions: ten adds of 0.1 sum to
+// 0.9999999999999999, which counts as the 1 that the decimal input meant. It is far below any
+// fraction a DogStatsD line or sample rate makes in practice.
+const carryEpsilon = 1e-9
+
+// streamState is what the drain goroutine keeps per series (in seriesExt); only it touches it.
+type streamState struct {
+	// frac is the part of a counter's fractional adds not yet sent as an increment, in [0, 1).
+	frac float64
+}
+
+// carry adds a fractional counter add v (0 < v < 2^53) to the series' fraction and returns the
+// whole increment to send now, if the running total crossed an integer.
+func (ss *streamState) carry(v float64) (n uint64, ok bool) {
+	ss.frac += v
+	whole := math.Floor(ss.frac + carryEpsilon)
+	if whole < 1 {
+		return 0, false
+	}
+	ss.frac = max(ss.frac-whole, 0)
+	return uint64(whole), true
+}
+
+// setCount is the set_counter value for a counter total t: rounded down (after carryEpsilon) and
+// clamped to [0, MaxUint64], never wrapped. A negative total (Add(-n) is allowed) shows as 0.
+func setCount(t float64) uint64 {
+	t = math.Floor(t + carryEpsilon)
+	switch {
+	case !(t > 0): // also NaN
+		return 0
+	case t >= 1<<64:
+		return math.MaxUint64
+	}
+	return uint64(t)
+}
+
+// counterTotal is a counter's total since the recorder started: what the flusher has sent (a
+// float64, fractional adds included) plus what is pending, whole and fractional. A flush of the
+// series between the loads would count its interval twice, so the flushed total is read on both
+// sides and the read retried when it moved. That leaves the flusher's own window between its swap
+// of the cells and its store of the new total, a few instructions, where the interval is missed.
+func counterTotal(s *shard.Series, ext *seriesExt) float64 {
+	for try := 0; ; try++ {
+		before := ext.total.Load()
+		pending := float64(s.Counter.Load()) + s.Counter.LoadFloat()
+		if after := ext.total.Load(); after == before || try == 3 {
+			return math.Float64frombits(after) + pending
+		}
+	}
 }
 
 // gaugeAdd streams an add of d to a gauge, whose value after the add is now.
@@ -259,9 +324,16 @@ func (st *stream) drain() int {
 			Op:        e.op,
 			ValidUTF8: true, // names and tags are sanitized to ASCII
 		}
-		if e.op == pb.IncrementCounter || e.op == pb.SetCounter {
+		switch {
+		case e.frac:
+			n, ok := ext.streamed.carry(math.Float64frombits(e.bits))
+			if !ok {
+				continue // below the next integer: nothing to send yet
+			}
+			m.Uint = n
+		case e.op == pb.IncrementCounter || e.op == pb.SetCounter:
 			m.Uint = e.bits
-		} else {
+		default:
 			m.Float = math.Float64frombits(e.bits)
 		}
 		frames = pb.AppendMetricFrame(frames, &m)
@@ -318,11 +390,7 @@ func (st *stream) greeting() ([]byte, []int) {
 		m := pb.Metric{Name: s.Name(), Seconds: now / 1e9, Nanos: int32(now % 1e9), Labels: ext.labels, ValidUTF8: true}
 		switch s.Kind() {
 		case shard.KindCounter:
-			total := int64(math.Float64frombits(ext.total.Load())) + s.Counter.Load()
-			if total < 0 {
-				return true
-			}
-			m.Op, m.Uint = pb.SetCounter, uint64(total)
+			m.Op, m.Uint = pb.SetCounter, setCount(counterTotal(s, ext))
 		case shard.KindGauge:
 			if !ext.gaugeSet.Load() && !s.Gauge.Touched() {
 				return true

@@ -3,6 +3,7 @@ package agent
 import (
 	"bufio"
 	"fmt"
+	"math"
 	"net"
 	"os"
 	"runtime"
@@ -17,6 +18,7 @@ import (
 	"google.golang.org/protobuf/encoding/protodelim"
 
 	"github.com/statshard/statshard/proto/eventpb"
+	"github.com/statshard/statshard/shard"
 )
 
 func newStreamRecorder(t *testing.T, tcp TCPConfig) *Recorder {
@@ -407,5 +409,98 @@ func TestStreamFloodKeepsDelivering(t *testing.T) {
 		}
 	case <-time.After(15 * time.Second):
 		t.Fatal("Close did not return within 15s during a flood")
+	}
+}
+
+// TestStreamSnapshotCounterTotals: a late joiner's set_counter is the total recorded, flushed or
+// not, fractional adds included, rounded down and clamped to what a uint64 holds, never wrapped.
+func TestStreamSnapshotCounterTotals(t *testing.T) {
+	tests := []struct {
+		name   string
+		record func(r *Recorder, s *shard.Series)
+		want   uint64
+	}{
+		{"ten halves pending", func(r *Recorder, s *shard.Series) {
+			for i := 0; i < 10; i++ {
+				s.Counter.AddFloat(0.5)
+			}
+		}, 5},
+		{"halves flushed and pending", func(r *Recorder, s *shard.Series) {
+			for i := 0; i < 7; i++ {
+				s.Counter.AddFloat(0.5)
+			}
+			r.Flush()
+			s.Counter.AddFloat(0.5)
+			s.Counter.Add(2)
+		}, 6},
+		{"tenths", func(r *Recorder, s *shard.Series) { // ten 0.1 sum to 0.9999999999999999
+			for i := 0; i < 10; i++ {
+				s.Counter.AddFloat(0.1)
+			}
+		}, 1},
+		{"past int64", func(r *Recorder, s *shard.Series) {
+			for i := 0; i < 3; i++ {
+				s.Counter.Add(1 << 62)
+				r.Flush()
+			}
+		}, 3 << 62},
+		{"past uint64", func(r *Recorder, s *shard.Series) {
+			for i := 0; i < 5; i++ {
+				s.Counter.Add(1 << 62)
+				r.Flush()
+			}
+		}, math.MaxUint64},
+		{"negative", func(r *Recorder, s *shard.Series) { s.Counter.Add(-5) }, 0},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			r := newStreamRecorder(t, TCPConfig{Snapshot: true})
+			tt.record(r, r.reg.Lookup(shard.KindCounter, "c", 0, nil))
+			c := dialStream(t, r, nil)
+			if got, want := describeMetric(c.next()), fmt.Sprint("c map[] set_counter ", tt.want); got != want {
+				t.Errorf("snapshot %q, want %q", got, want)
+			}
+		})
+	}
+}
+
+// TestStreamFractionalCounters: counter adds that are fractional (the intake's "0.5|c", sampled
+// "1|c|@0.3") reach the stream: the drain carries each series' fraction and sends increments as
+// the running total crosses integers, so an observer shows the total recorded, rounded down.
+func TestStreamFractionalCounters(t *testing.T) {
+	r := newStreamRecorder(t, TCPConfig{})
+	in, err := r.Listen(IntakeConfig{Listen: []string{"udp://127.0.0.1:0"}, Readers: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { in.Close() })
+	c := dialStream(t, r, nil)
+	tests := []struct {
+		name  string
+		lines []string
+		want  uint64
+	}{
+		{"ten halves", slices.Repeat([]string{"half:0.5|c"}, 10), 5},
+		{"sampled at 0.3", slices.Repeat([]string{"sampled:1|c|@0.3"}, 3), 10}, // 3 × 3.33...
+		{"tenths", slices.Repeat([]string{"tenth:0.1|c"}, 10), 1},
+		{"mixed", []string{"mixed:1|c", "mixed:0.5|c", "mixed:2|c", "mixed:0.25|c", "mixed:0.25|c", "mixed:0.5|c"}, 4},
+		{"below one", []string{"small:0.5|c"}, 0},
+		{"integral multi-value", []string{"multi:1:2:3|c"}, 6},
+	}
+	for _, tt := range tests {
+		feed(in, strings.Join(tt.lines, "\n"))
+	}
+	feed(in, "neg:-1|c\nneg:-0.5|c") // negative adds cannot be streamed: counted
+	feed(in, "end:1|c")
+	o := newObserver()
+	o.readUntil(t, c, "end")
+	for _, tt := range tests {
+		name := strings.Split(tt.lines[0], ":")[0]
+		if got := o.counters[name]; got != tt.want {
+			t.Errorf("%s: observer shows %s = %d, want %d (%v)", tt.name, name, got, tt.want, o)
+		}
+	}
+	if got := r.Stats().TCPDroppedUnrepresentable; got != 2 {
+		t.Errorf("TCPDroppedUnrepresentable = %d, want 2", got)
 	}
 }
