@@ -197,6 +197,19 @@ const carryEpsilon = 1e-9
 type streamState struct {
 	// frac is the part of a counter's fractional adds not yet sent as an increment, in [0, 1).
 	frac float64
+	// gaugeSent is set once a gauge event of the series has been streamed. Until then an add is
+	// streamed as set_gauge of the value after it: a series re-created after idle expiry starts
+	// again from 0, while an observer still shows the expired series' value and would add an
+	// increment to it. (A handle that outlives expiry revives its own series, value and state
+	// kept.) Later adds stream as increments, which stay right whatever order concurrent adds
+	// reach the intake in.
+	//
+	// The one race left: adds racing on a series' very first events can reach the intake in
+	// another order than they updated the gauge. When an add that updated the gauge first is
+	// queued after one that updated it later, the set_gauge carries a value that already includes
+	// the first add, which then streams as an increment too: the observer is off by that add until
+	// the gauge is next set.
+	gaugeSent bool
 }
 
 // carry adds a fractional counter add v (0 < v < 2^53) to the series' fraction and returns the
@@ -239,13 +252,14 @@ func counterTotal(s *shard.Series, ext *seriesExt) float64 {
 	}
 }
 
-// gaugeAdd streams an add of d to a gauge, whose value after the add is now.
+// gaugeAdd streams an add of d to a gauge, whose value after the add is now. The event carries
+// both: the drain sends now (set_gauge) if it is the series' first streamed event, d otherwise.
 func (st *stream) gaugeAdd(s *shard.Series, d, now float64) {
+	op := pb.IncrementGauge
 	if d < 0 {
-		st.publish(s, pb.DecrementGauge, math.Float64bits(-d))
-		return
+		op, d = pb.DecrementGauge, -d
 	}
-	st.publish(s, pb.IncrementGauge, math.Float64bits(d))
+	st.push(event{s: s, op: op, bits: math.Float64bits(d), now: math.Float64bits(now)})
 }
 
 // run ticks the coarse clock and, on every tick, drains the intake into one batch for the hub.
@@ -333,6 +347,16 @@ func (st *stream) drain() int {
 			m.Uint = n
 		case e.op == pb.IncrementCounter || e.op == pb.SetCounter:
 			m.Uint = e.bits
+		case e.op == pb.IncrementGauge || e.op == pb.DecrementGauge:
+			if !ext.streamed.gaugeSent {
+				m.Op, m.Float = pb.SetGauge, math.Float64frombits(e.now)
+			} else {
+				m.Float = math.Float64frombits(e.bits)
+			}
+			ext.streamed.gaugeSent = true
+		case e.op == pb.SetGauge:
+			m.Float = math.Float64frombits(e.bits)
+			ext.streamed.gaugeSent = true
 		default:
 			m.Float = math.Float64frombits(e.bits)
 		}

@@ -504,3 +504,57 @@ func TestStreamFractionalCounters(t *testing.T) {
 		t.Errorf("TCPDroppedUnrepresentable = %d, want 2", got)
 	}
 }
+
+// TestStreamGaugeRecreatedAfterExpiry: a series re-created after idle expiry starts again from 0
+// in the agent, so its first streamed event carries the absolute value (set_gauge), not an
+// increment an observer would add to the value it still shows from the expired series. Later adds
+// stream as increments.
+func TestStreamGaugeRecreatedAfterExpiry(t *testing.T) {
+	r, err := New(Config{Interval: time.Hour, Expiry: 1, Statsd: StatsdConfig{Address: "off"},
+		TCP: TCPConfig{Enabled: true, Address: "127.0.0.1:0"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { r.Close() })
+	c := dialStream(t, r, nil)
+	o := newObserver()
+	var events []string
+	read := func() {
+		t.Helper()
+		r.Count("end", 1)
+		for {
+			ev := c.next()
+			o.apply(t, ev)
+			if ev.GetMetric().GetName() == "end" {
+				return
+			}
+			events = append(events, describeMetric(ev))
+		}
+	}
+	r.GaugeAdd("conns", 5)
+	r.GaugeAdd("conns", 2)
+	read()
+	if got, want := o.gauges["conns"], 7.0; got != want {
+		t.Fatalf("before expiry the observer shows conns = %v, want %v", got, want)
+	}
+	r.Flush()
+	r.Flush() // idle for one interval: expired
+	if st := r.Stats(); st.Expired == 0 {
+		t.Fatalf("Expired = 0 after an idle interval, want the gauge expired")
+	}
+	r.GaugeAdd("conns", 3) // a new series: 0 + 3
+	r.GaugeAdd("conns", -1)
+	read()
+	if got, want := o.gauges["conns"], 2.0; got != want {
+		t.Errorf("after re-creation the observer shows conns = %v, want %v (events %q)", got, want, events)
+	}
+	want := []string{
+		"conns map[] set_gauge 5",
+		"conns map[] inc_gauge 2",
+		"conns map[] set_gauge 3",
+		"conns map[] dec_gauge 1",
+	}
+	if !slices.Equal(events, want) {
+		t.Errorf("events:\ngot  %q\nwant %q", events, want)
+	}
+}
