@@ -42,8 +42,13 @@ type TCPConfig struct {
 	// Address is the listen address. Empty means DefaultTCPAddress, loopback: a metrics stream is
 	// not for the whole network unless you say so.
 	Address string
-	// MaxClients caps connected clients; further connections are closed at once and counted.
-	// Zero means DefaultTCPMaxClients.
+	// MaxClients caps connected clients. When MaxClients are connected, a new connection evicts
+	// the client that has gone longest without a completed write, if that is longer than
+	// WriteTimeout (Stats.TCPEvicted): otherwise clients that never read would hold every slot
+	// forever whenever no metric flows, as nothing written means no write deadline. A client
+	// idle for lack of traffic can be evicted the same way, but only to let another in. With no
+	// such client the new connection is closed at once and counted (Stats.TCPRejected). Zero
+	// means DefaultTCPMaxClients.
 	MaxClients int
 	// BufferSize bounds, in events, both the intake between recorders and the stream (full: the
 	// newest event is dropped) and each client's queue (full: its oldest events are dropped).

@@ -558,3 +558,23 @@ func TestStreamGaugeRecreatedAfterExpiry(t *testing.T) {
 		t.Errorf("events:\ngot  %q\nwant %q", events, want)
 	}
 }
+
+// TestStreamIdleClientsDoNotLockOut: clients that never read hold every slot while no metric
+// flows (nothing is written, so no write deadline fires); a new client still gets in, by evicting
+// the one idle longest once it has gone WriteTimeout without a completed write.
+func TestStreamIdleClientsDoNotLockOut(t *testing.T) {
+	const timeout = 200 * time.Millisecond
+	r := newStreamRecorder(t, TCPConfig{MaxClients: 2, WriteTimeout: timeout})
+	dialStream(t, r, nil)
+	dialStream(t, r, nil)
+	time.Sleep(2 * timeout) // no traffic: both idle past WriteTimeout
+	c := dialStream(t, r, nil)
+	waitFor(t, "the new client registered", func() bool { st := r.Stats(); return st.TCPClients == 2 && st.TCPEvicted == 1 })
+	if st := r.Stats(); st.TCPRejected != 0 || st.TCPAccepted != 3 {
+		t.Errorf("TCPRejected, TCPAccepted: got %d, %d; want 0, 3", st.TCPRejected, st.TCPAccepted)
+	}
+	r.Count("hello", 1)
+	if got, want := describeMetric(c.next()), "hello map[] inc_counter 1"; got != want {
+		t.Errorf("the new client got %q, want %q", got, want)
+	}
+}
