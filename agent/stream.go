@@ -65,7 +65,20 @@ type TCPConfig struct {
 	// the total since the recorder started, flushed or not, fractional adds included, rounded
 	// down and clamped to [0, MaxUint64]) and gauge (set_gauge) right after the metadata, so a
 	// late joiner sees totals at once.
+	//
+	// A snapshot is encoded once for all the clients that connect while the previous one is
+	// being encoded, and shared; it is held until the last of them has written it or gone, which
+	// for a client that never reads is WriteTimeout. The snapshots held at once take at most
+	// SnapshotBudget bytes, whatever the number of clients: a client whose snapshot would pass
+	// it gets the metadata and the live stream without one, counted in
+	// Stats.TCPSnapshotsSkipped. Metadata is encoded once per Describe change, outside the
+	// budget. A late joiner's snapshot may include an event that it also receives live, which a
+	// counter then counts twice.
 	Snapshot bool
+	// SnapshotBudget bounds, in bytes, the snapshot greetings held at once across all clients (a
+	// snapshot takes about 70 bytes per counter and gauge, plus its names and labels). Zero means
+	// DefaultTCPSnapshotBudget (64 MiB); negative means no limit.
+	SnapshotBudget int
 }
 
 // Kind is the kind of a metric, for Describe: the registry's own kinds.
@@ -92,11 +105,17 @@ type stream struct {
 	intakeDrops atomic.Uint64
 	unrepr      atomic.Uint64
 	events      atomic.Uint64
+	snapServed  atomic.Uint64 // snapshot greetings handed to clients
+	snapSkipped atomic.Uint64 // clients greeted without a snapshot: over SnapshotBudget
+	snapBuilds  atomic.Uint64 // greeting encodings built with Snapshot
 
 	metaMu  sync.Mutex
 	meta    []pb.Metadata // every described metric, for new clients
+	metaVer uint64        // incremented on every change of meta
 	pending []pb.Metadata // described since the drain goroutine last looked
 	hasPend atomic.Bool
+
+	greet greeter
 
 	wake chan struct{} // a recorder's nudge when the intake fills faster than the clock ticks
 	stop chan struct{}
@@ -120,7 +139,12 @@ func newStream(r *Recorder, c TCPConfig) (*stream, error) {
 	case c.BufferSize < 0:
 		intake, queue = unlimitedBuffer, -1
 	}
+	budget := c.SnapshotBudget
+	if budget == 0 {
+		budget = DefaultTCPSnapshotBudget
+	}
 	st := &stream{r: r, cfg: c, ring: newRing(intake), wake: make(chan struct{}, 1), stop: make(chan struct{}), done: make(chan struct{})}
+	st.greet.init(st, budget)
 	st.clock.Store(time.Now().UnixNano())
 	hub, err := netio.ListenHub(netio.HubConfig{
 		Addr:         c.Address,
@@ -128,7 +152,8 @@ func newStream(r *Recorder, c TCPConfig) (*stream, error) {
 		ClientQueue:  queue,
 		WriteTimeout: c.WriteTimeout,
 		CloseTimeout: c.CloseTimeout,
-		Greeting:     st.greeting,
+		Greeting:     st.greet.greeting,
+		GreetingDone: st.greet.greetingDone,
 	})
 	if err != nil {
 		return nil, fmt.Errorf("agent: TCP exporter: %w", err)
@@ -390,6 +415,7 @@ func (st *stream) describe(md pb.Metadata) {
 	if !replaced {
 		st.meta = append(st.meta, md)
 	}
+	st.metaVer++
 	if st.hub.Active() {
 		// Clients connected now get it through the drain; later ones through the greeting. A client
 		// connecting at this very moment may get it both ways, which is harmless.
@@ -399,39 +425,12 @@ func (st *stream) describe(md pb.Metadata) {
 	st.metaMu.Unlock()
 }
 
-// greeting is what every new client receives first: metadata for every described metric, then,
-// with Snapshot, the current value of every counter and gauge.
-func (st *stream) greeting() ([]byte, []int) {
-	var frames []byte
-	var ends []int
-	st.metaMu.Lock()
+// appendMetadata appends a frame for every described metric. The caller holds metaMu.
+func (st *stream) appendMetadata(frames []byte, ends []int) ([]byte, []int) {
 	for i := range st.meta {
 		frames = pb.AppendMetadataFrame(frames, &st.meta[i])
 		ends = append(ends, len(frames))
 	}
-	st.metaMu.Unlock()
-	if !st.cfg.Snapshot {
-		return frames, ends
-	}
-	now := time.Now().UnixNano()
-	st.r.reg.Range(func(s *shard.Series) bool {
-		ext := s.Ext().(*seriesExt)
-		m := pb.Metric{Name: s.Name(), Seconds: now / 1e9, Nanos: int32(now % 1e9), Labels: ext.labels, ValidUTF8: true}
-		switch s.Kind() {
-		case shard.KindCounter:
-			m.Op, m.Uint = pb.SetCounter, setCount(counterTotal(s, ext))
-		case shard.KindGauge:
-			if !ext.gaugeSet.Load() && !s.Gauge.Touched() {
-				return true
-			}
-			m.Op, m.Float = pb.SetGauge, s.Gauge.Load()
-		default:
-			return true
-		}
-		frames = pb.AppendMetricFrame(frames, &m)
-		ends = append(ends, len(frames))
-		return true
-	})
 	return frames, ends
 }
 

@@ -56,6 +56,11 @@ type HubConfig struct {
 	// or both, never neither. The hub only reads the slices, until the write ends: returning
 	// the same immutable slices to every client is fine.
 	Greeting func() (frames []byte, ends []int)
+	// GreetingDone, if set, is called on the client's writer goroutine after every Greeting call,
+	// with the slices it returned, once the hub no longer reads them: the greeting was written,
+	// or the client went away. A caller sharing one encoding among clients learns from it when
+	// the encoding is free, to bound the memory that greetings hold.
+	GreetingDone func(frames []byte, ends []int)
 	// Listener, if set, is used instead of listening on Addr; the hub owns it and closes it. Its
 	// connections must support write deadlines: a client whose deadline cannot be set is
 	// disconnected rather than risk a writer stuck forever.

@@ -127,11 +127,16 @@ func (c *hubClient) writeLoop() {
 	if h.cfg.Greeting != nil {
 		frames, ends := h.cfg.Greeting()
 		hubCheckBatch("netio: HubConfig.Greeting", frames, ends)
+		ok := true
 		if len(ends) > 0 {
 			c.out.push(hubEntry{frames: frames, ends: ends})
-			if !c.flush() {
-				return
-			}
+			ok = c.flush() // which clears c.out: the hub holds the slices no longer
+		}
+		if h.cfg.GreetingDone != nil {
+			h.cfg.GreetingDone(frames, ends)
+		}
+		if !ok {
+			return
 		}
 	}
 	for {
