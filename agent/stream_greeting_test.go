@@ -26,7 +26,7 @@ func TestStreamGreetingMemoryBounded(t *testing.T) {
 	const (
 		series  = 50000
 		clients = 64
-		budget  = 16 << 20
+		budget  = 32 << 20
 		slack   = 8 << 20 // the clients' own buffers and goroutines, and measurement noise
 	)
 	r := newStreamRecorder(t, TCPConfig{Snapshot: true, SnapshotBudget: budget, MaxClients: clients, WriteTimeout: time.Minute})
