@@ -33,9 +33,15 @@ const (
 // which counts 3.33) are carried per series and streamed as whole increments when the running
 // total crosses an integer, so an observer shows the total recorded rounded down; negative adds
 // cannot be expressed and are counted in Stats.TCPDroppedUnrepresentable. Gauges stream as
-// set_gauge, increment_gauge or decrement_gauge, histograms and distributions as
-// record_histogram. Sets are not streamed: the protocol has no set type. Sampled calls stream only
-// the calls they keep.
+// set_gauge, increment_gauge or decrement_gauge; a series' first streamed event is always
+// set_gauge of its value, so an observer does not add increments to a value the agent no longer
+// holds (a series re-created after idle expiry restarts from 0). Histograms and distributions
+// stream as record_histogram. Sets are not streamed: the protocol has no set type. Sampled calls
+// stream only the calls they keep.
+//
+// Events are encoded in passes of at most one intake's worth (BufferSize, at most 16 Ki), so
+// recorders running flat out cannot starve clients or hold Close: what does not fit is dropped
+// at the intake and counted.
 type TCPConfig struct {
 	// Enabled turns the TCP exporter on.
 	Enabled bool
@@ -76,8 +82,8 @@ type TCPConfig struct {
 	// counter then counts twice.
 	Snapshot bool
 	// SnapshotBudget bounds, in bytes, the snapshot greetings held at once across all clients (a
-	// snapshot takes about 70 bytes per counter and gauge, plus its names and labels). Zero means
-	// DefaultTCPSnapshotBudget (64 MiB); negative means no limit.
+	// snapshot takes, per counter and gauge, its name and labels plus about 30 bytes). Zero
+	// means DefaultTCPSnapshotBudget (64 MiB); negative means no limit.
 	SnapshotBudget int
 }
 
