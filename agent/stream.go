@@ -39,9 +39,9 @@ const (
 // stream as record_histogram. Sets are not streamed: the protocol has no set type. Sampled calls
 // stream only the calls they keep.
 //
-// Events are encoded in passes of at most one intake's worth (BufferSize, at most 16 Ki), so
-// recorders running flat out cannot starve clients or hold Close: what does not fit is dropped
-// at the intake and counted.
+// Events are encoded in passes of at most one intake's worth (BufferSize, at most 16 Ki), each
+// handed to the clients at once, so recorders running flat out cannot starve clients or hold
+// Close: what a pass leaves waits for the next, and a full intake drops the newest, counted.
 type TCPConfig struct {
 	// Enabled turns the TCP exporter on.
 	Enabled bool
