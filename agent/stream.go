@@ -31,8 +31,10 @@ const (
 //
 // Counters stream as increment_counter. Fractional adds (the intake's "0.5|c", or "1|c|@0.3",
 // which counts 3.33) are carried per series and streamed as whole increments when the running
-// total crosses an integer, so an observer shows the total recorded rounded down; negative adds
-// cannot be expressed and are counted in Stats.TCPDroppedUnrepresentable. Gauges stream as
+// total crosses an integer, so an observer shows the total recorded rounded down (the fraction
+// is carried from the first add streamed: fractional adds made while no client was connected can
+// leave a late joiner's snapshot plus increments one below the total until the next crossing);
+// negative adds cannot be expressed and are counted in Stats.TCPDroppedUnrepresentable. Gauges stream as
 // set_gauge, increment_gauge or decrement_gauge; a series' first streamed event is always
 // set_gauge of its value, so an observer does not add increments to a value the agent no longer
 // holds (a series re-created after idle expiry restarts from 0). Histograms and distributions
