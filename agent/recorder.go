@@ -138,6 +138,8 @@ type seriesExt struct {
 	// Updated by the flusher, read by new TCP clients' snapshots.
 	total    atomic.Uint64 // float64 bits of the counter total flushed so far; the flusher writes it
 	gaugeSet atomic.Bool   // gauge set at least once
+	// Owned by the TCP stream's drain goroutine.
+	streamed streamState
 }
 
 // canon is the registry's slow path: sanitize, prefix, merge global tags, sort, and plan the export.

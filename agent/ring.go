@@ -9,9 +9,13 @@ import (
 
 // event is one recorded value on its way to the TCP stream.
 type event struct {
-	s    *shard.Series
-	op   pb.Op
-	bits uint64 // the value: a uint64 for counter ops, float64 bits otherwise
+	s  *shard.Series
+	op pb.Op
+	// frac marks an IncrementCounter whose bits are a float64 that may be fractional (an intake
+	// line like "0.5|c" or "1|c|@0.3"): the drain carries the fraction and sends whole increments.
+	frac bool
+	bits uint64 // the value: a uint64 for counter ops (unless frac), float64 bits otherwise
+	now  uint64 // gauge adds: float64 bits of the gauge's value right after the add
 	ts   int64  // unix nanoseconds, from the stream's coarse clock
 }
 

@@ -55,7 +55,9 @@ type Stats struct {
 	TCPDroppedIntake          uint64 // events dropped because the intake was full (the newest)
 	TCPDroppedSlow            uint64 // frames dropped from a full client queue (the oldest)
 	TCPDroppedGone            uint64 // frames still queued for a client that went away
-	TCPDroppedUnrepresentable uint64 // negative or fractional counter adds, which the protocol cannot carry
+	TCPDroppedUnrepresentable uint64 // negative counter adds (or past 2^64), which the protocol cannot carry
+	TCPEvicted                uint64 // clients disconnected to let a new one in: MaxClients reached, no completed write for WriteTimeout
+	TCPSnapshotsSkipped       uint64 // clients greeted without their Snapshot: it would have passed SnapshotBudget
 }
 
 // Stats returns the recorder's counters.
@@ -103,6 +105,8 @@ func (r *Recorder) Stats() Stats {
 		st.TCPDroppedSlow = hs.DroppedSlow
 		st.TCPDroppedGone = hs.DroppedGone
 		st.TCPDroppedUnrepresentable = sm.unrepr.Load()
+		st.TCPEvicted = hs.Evicted
+		st.TCPSnapshotsSkipped = sm.snapSkipped.Load()
 	}
 	return st
 }
@@ -132,6 +136,8 @@ var telemetry = []struct {
 	{"statshard.tcp.events", "", func(s *Stats) uint64 { return s.TCPEvents }},
 	{"statshard.tcp.frames", "", func(s *Stats) uint64 { return s.TCPFrames }},
 	{"statshard.tcp.rejected", "", func(s *Stats) uint64 { return s.TCPRejected }},
+	{"statshard.tcp.evicted", "", func(s *Stats) uint64 { return s.TCPEvicted }},
+	{"statshard.tcp.snapshots_skipped", "", func(s *Stats) uint64 { return s.TCPSnapshotsSkipped }},
 	{"statshard.tcp.dropped", "reason:intake_full", func(s *Stats) uint64 { return s.TCPDroppedIntake }},
 	{"statshard.tcp.dropped", "reason:client_slow", func(s *Stats) uint64 { return s.TCPDroppedSlow }},
 	{"statshard.tcp.dropped", "reason:client_gone", func(s *Stats) uint64 { return s.TCPDroppedGone }},

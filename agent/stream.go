@@ -29,18 +29,34 @@ const (
 // every connected client, as length-delimited protobuf Events (wire/pb) that metrics-rs's
 // metrics-observer and any protobuf client can read.
 //
-// Counters stream as increment_counter (negative or fractional adds cannot be expressed and are
-// counted in Stats.TCPDroppedUnrepresentable), gauges as set_gauge, increment_gauge or decrement_gauge, histograms
-// and distributions as record_histogram. Sets are not streamed: the protocol has no set type.
-// Sampled calls stream only the calls they keep.
+// Counters stream as increment_counter. Fractional adds (the intake's "0.5|c", or "1|c|@0.3",
+// which counts 3.33) are carried per series and streamed as whole increments when the running
+// total crosses an integer, so an observer shows the total recorded rounded down (the fraction
+// is carried from the first add streamed: fractional adds made while no client was connected can
+// leave a late joiner's snapshot plus increments one below the total until the next crossing);
+// negative adds cannot be expressed and are counted in Stats.TCPDroppedUnrepresentable. Gauges stream as
+// set_gauge, increment_gauge or decrement_gauge; a series' first streamed event is always
+// set_gauge of its value, so an observer does not add increments to a value the agent no longer
+// holds (a series re-created after idle expiry restarts from 0). Histograms and distributions
+// stream as record_histogram. Sets are not streamed: the protocol has no set type. Sampled calls
+// stream only the calls they keep.
+//
+// Events are encoded in passes of at most one intake's worth (BufferSize, at most 16 Ki), each
+// handed to the clients at once, so recorders running flat out cannot starve clients or hold
+// Close: what a pass leaves waits for the next, and a full intake drops the newest, counted.
 type TCPConfig struct {
 	// Enabled turns the TCP exporter on.
 	Enabled bool
 	// Address is the listen address. Empty means DefaultTCPAddress, loopback: a metrics stream is
 	// not for the whole network unless you say so.
 	Address string
-	// MaxClients caps connected clients; further connections are closed at once and counted.
-	// Zero means DefaultTCPMaxClients.
+	// MaxClients caps connected clients. When MaxClients are connected, a new connection evicts
+	// the client that has gone longest without a completed write, if that is longer than
+	// WriteTimeout (Stats.TCPEvicted): otherwise clients that never read would hold every slot
+	// forever whenever no metric flows, as nothing written means no write deadline. A client
+	// idle for lack of traffic can be evicted the same way, but only to let another in. With no
+	// such client the new connection is closed at once and counted (Stats.TCPRejected). Zero
+	// means DefaultTCPMaxClients.
 	MaxClients int
 	// BufferSize bounds, in events, both the intake between recorders and the stream (full: the
 	// newest event is dropped) and each client's queue (full: its oldest events are dropped).
@@ -54,9 +70,23 @@ type TCPConfig struct {
 	// CloseTimeout bounds how long Close lets clients receive what is queued. Zero means 2s.
 	CloseTimeout time.Duration
 	// Snapshot, when true, sends a new client the current value of every counter (set_counter,
-	// the total since the recorder started) and gauge (set_gauge) right after the metadata, so a
+	// the total since the recorder started, flushed or not, fractional adds included, rounded
+	// down and clamped to [0, MaxUint64]) and gauge (set_gauge) right after the metadata, so a
 	// late joiner sees totals at once.
+	//
+	// A snapshot is encoded once for all the clients that connect while the previous one is
+	// being encoded, and shared; it is held until the last of them has written it or gone, which
+	// for a client that never reads is WriteTimeout. The snapshots held at once take at most
+	// SnapshotBudget bytes, whatever the number of clients: a client whose snapshot would pass
+	// it gets the metadata and the live stream without one, counted in
+	// Stats.TCPSnapshotsSkipped. Metadata is encoded once per Describe change, outside the
+	// budget. A late joiner's snapshot may include an event that it also receives live, which a
+	// counter then counts twice.
 	Snapshot bool
+	// SnapshotBudget bounds, in bytes, the snapshot greetings held at once across all clients (a
+	// snapshot takes, per counter and gauge, its name and labels plus about 30 bytes). Zero
+	// means DefaultTCPSnapshotBudget (64 MiB); negative means no limit.
+	SnapshotBudget int
 }
 
 // Kind is the kind of a metric, for Describe: the registry's own kinds.
@@ -83,11 +113,17 @@ type stream struct {
 	intakeDrops atomic.Uint64
 	unrepr      atomic.Uint64
 	events      atomic.Uint64
+	snapServed  atomic.Uint64 // snapshot greetings handed to clients
+	snapSkipped atomic.Uint64 // clients greeted without a snapshot: over SnapshotBudget
+	snapBuilds  atomic.Uint64 // greeting encodings built with Snapshot
 
 	metaMu  sync.Mutex
 	meta    []pb.Metadata // every described metric, for new clients
+	metaVer uint64        // incremented on every change of meta
 	pending []pb.Metadata // described since the drain goroutine last looked
 	hasPend atomic.Bool
+
+	greet greeter
 
 	wake chan struct{} // a recorder's nudge when the intake fills faster than the clock ticks
 	stop chan struct{}
@@ -111,7 +147,12 @@ func newStream(r *Recorder, c TCPConfig) (*stream, error) {
 	case c.BufferSize < 0:
 		intake, queue = unlimitedBuffer, -1
 	}
+	budget := c.SnapshotBudget
+	if budget == 0 {
+		budget = DefaultTCPSnapshotBudget
+	}
 	st := &stream{r: r, cfg: c, ring: newRing(intake), wake: make(chan struct{}, 1), stop: make(chan struct{}), done: make(chan struct{})}
+	st.greet.init(st, budget)
 	st.clock.Store(time.Now().UnixNano())
 	hub, err := netio.ListenHub(netio.HubConfig{
 		Addr:         c.Address,
@@ -119,7 +160,8 @@ func newStream(r *Recorder, c TCPConfig) (*stream, error) {
 		ClientQueue:  queue,
 		WriteTimeout: c.WriteTimeout,
 		CloseTimeout: c.CloseTimeout,
-		Greeting:     st.greeting,
+		Greeting:     st.greet.greeting,
+		GreetingDone: st.greet.greetingDone,
 	})
 	if err != nil {
 		return nil, fmt.Errorf("agent: TCP exporter: %w", err)
@@ -141,7 +183,13 @@ func (st *stream) close() error {
 // publish queues one event. The caller checked st.hub.Active(): with no client connected the
 // whole stream costs recorders that one atomic load.
 func (st *stream) publish(s *shard.Series, op pb.Op, bits uint64) {
-	pos, ok := st.ring.push(event{s: s, op: op, bits: bits, ts: st.clock.Load()})
+	st.push(event{s: s, op: op, bits: bits})
+}
+
+// push stamps e with the coarse clock and queues it, or counts it dropped when the intake is full.
+func (st *stream) push(e event) {
+	e.ts = st.clock.Load()
+	pos, ok := st.ring.push(e)
 	if !ok {
 		st.intakeDrops.Add(1)
 		return
@@ -165,22 +213,91 @@ func (st *stream) counter(s *shard.Series, n int64) {
 }
 
 // counterFloat streams a counter add that may be fractional: one received by the intake, or a
-// sampled call's value scaled by 1/rate.
+// sampled call's value scaled by 1/rate. A whole add streams as it is; a fractional one is carried
+// by the drain (streamState.carry) until the series' running total crosses an integer.
 func (st *stream) counterFloat(s *shard.Series, v float64) {
-	if v < 0 || v != math.Trunc(v) || v >= 1<<64 {
+	switch {
+	case !(v >= 0) || v >= 1<<64: // negative, NaN, or more than one increment_counter holds
 		st.unrepr.Add(1)
-		return
+	case v == math.Trunc(v):
+		st.push(event{s: s, op: pb.IncrementCounter, bits: uint64(v)})
+	default:
+		st.push(event{s: s, op: pb.IncrementCounter, frac: true, bits: math.Float64bits(v)})
 	}
-	st.publish(s, pb.IncrementCounter, uint64(v))
 }
 
-// gaugeAdd streams an add of d to a gauge, whose value after the add is now.
-func (st *stream) gaugeAdd(s *shard.Series, d, now float64) {
-	if d < 0 {
-		st.publish(s, pb.DecrementGauge, math.Float64bits(-d))
-		return
+// carryEpsilon absorbs float64 rounding in sums of decimal fractions: ten adds of 0.1 sum to
+// 0.9999999999999999, which counts as the 1 that the decimal input meant. It is far below any
+// fraction a DogStatsD line or sample rate makes in practice.
+const carryEpsilon = 1e-9
+
+// streamState is what the drain goroutine keeps per series (in seriesExt); only it touches it.
+type streamState struct {
+	// frac is the part of a counter's fractional adds not yet sent as an increment, in [0, 1).
+	frac float64
+	// gaugeSent is set once a gauge event of the series has been streamed. Until then an add is
+	// streamed as set_gauge of the value after it: a series re-created after idle expiry starts
+	// again from 0, while an observer still shows the expired series' value and would add an
+	// increment to it. (A handle that outlives expiry revives its own series, value and state
+	// kept.) Later adds stream as increments, which stay right whatever order concurrent adds
+	// reach the intake in.
+	//
+	// The one race left: adds racing on a series' very first events can reach the intake in
+	// another order than they updated the gauge. When an add that updated the gauge first is
+	// queued after one that updated it later, the set_gauge carries a value that already includes
+	// the first add, which then streams as an increment too: the observer is off by that add until
+	// the gauge is next set.
+	gaugeSent bool
+}
+
+// carry adds a fractional counter add v (0 < v < 2^53) to the series' fraction and returns the
+// whole increment to send now, if the running total crossed an integer.
+func (ss *streamState) carry(v float64) (n uint64, ok bool) {
+	ss.frac += v
+	whole := math.Floor(ss.frac + carryEpsilon)
+	if whole < 1 {
+		return 0, false
 	}
-	st.publish(s, pb.IncrementGauge, math.Float64bits(d))
+	ss.frac = max(ss.frac-whole, 0)
+	return uint64(whole), true
+}
+
+// setCount is the set_counter value for a counter total t: rounded down (after carryEpsilon) and
+// clamped to [0, MaxUint64], never wrapped. A negative total (Add(-n) is allowed) shows as 0.
+func setCount(t float64) uint64 {
+	t = math.Floor(t + carryEpsilon)
+	switch {
+	case !(t > 0): // also NaN
+		return 0
+	case t >= 1<<64:
+		return math.MaxUint64
+	}
+	return uint64(t)
+}
+
+// counterTotal is a counter's total since the recorder started: what the flusher has sent (a
+// float64, fractional adds included) plus what is pending, whole and fractional. A flush of the
+// series between the loads would count its interval twice, so the flushed total is read on both
+// sides and the read retried when it moved. That leaves the flusher's own window between its swap
+// of the cells and its store of the new total, a few instructions, where the interval is missed.
+func counterTotal(s *shard.Series, ext *seriesExt) float64 {
+	for try := 0; ; try++ {
+		before := ext.total.Load()
+		pending := float64(s.Counter.Load()) + s.Counter.LoadFloat()
+		if after := ext.total.Load(); after == before || try == 3 {
+			return math.Float64frombits(after) + pending
+		}
+	}
+}
+
+// gaugeAdd streams an add of d to a gauge, whose value after the add is now. The event carries
+// both: the drain sends now (set_gauge) if it is the series' first streamed event, d otherwise.
+func (st *stream) gaugeAdd(s *shard.Series, d, now float64) {
+	op := pb.IncrementGauge
+	if d < 0 {
+		op, d = pb.DecrementGauge, -d
+	}
+	st.push(event{s: s, op: op, bits: math.Float64bits(d), now: math.Float64bits(now)})
 }
 
 // run ticks the coarse clock and, on every tick, drains the intake into one batch for the hub.
@@ -213,8 +330,18 @@ func (st *stream) drainBusy() {
 	}
 }
 
-// drain encodes everything queued into one contiguous batch, each event once, and hands it to
-// the hub, which writes the same bytes to every client. It returns the number of events.
+// maxDrainPass bounds the events one drain pass takes, whatever the intake size: with an
+// unlimited BufferSize (a 1 Mi-event intake) a pass still makes batches of at most ~1.5 MB.
+const maxDrainPass = 1 << 14
+
+// drain encodes what is queued, at most one intake's worth (and maxDrainPass) of events, into one
+// contiguous batch, each event once, and hands it to the hub, which writes the same bytes to every
+// client. It returns the number of events.
+//
+// The bound is what keeps a flood from starving clients: recorders refill the intake as fast as
+// one goroutine empties it, so a pass that ran until the intake was empty would never end, its
+// batch would grow without limit and never be broadcast, and stop (Close) would never be seen.
+// Events a pass leaves behind wait for the next wake-up, at most ClockResolution later.
 func (st *stream) drain() int {
 	var frames []byte
 	var ends []int
@@ -229,7 +356,7 @@ func (st *stream) drain() int {
 		st.metaMu.Unlock()
 	}
 	var m pb.Metric
-	for {
+	for budget := min(len(st.ring.slots), maxDrainPass); budget > 0; budget-- {
 		e, ok := st.ring.pop()
 		if !ok {
 			break
@@ -249,9 +376,26 @@ func (st *stream) drain() int {
 			Op:        e.op,
 			ValidUTF8: true, // names and tags are sanitized to ASCII
 		}
-		if e.op == pb.IncrementCounter || e.op == pb.SetCounter {
+		switch {
+		case e.frac:
+			n, ok := ext.streamed.carry(math.Float64frombits(e.bits))
+			if !ok {
+				continue // below the next integer: nothing to send yet
+			}
+			m.Uint = n
+		case e.op == pb.IncrementCounter || e.op == pb.SetCounter:
 			m.Uint = e.bits
-		} else {
+		case e.op == pb.IncrementGauge || e.op == pb.DecrementGauge:
+			if !ext.streamed.gaugeSent {
+				m.Op, m.Float = pb.SetGauge, math.Float64frombits(e.now)
+			} else {
+				m.Float = math.Float64frombits(e.bits)
+			}
+			ext.streamed.gaugeSent = true
+		case e.op == pb.SetGauge:
+			m.Float = math.Float64frombits(e.bits)
+			ext.streamed.gaugeSent = true
+		default:
 			m.Float = math.Float64frombits(e.bits)
 		}
 		frames = pb.AppendMetricFrame(frames, &m)
@@ -279,6 +423,7 @@ func (st *stream) describe(md pb.Metadata) {
 	if !replaced {
 		st.meta = append(st.meta, md)
 	}
+	st.metaVer++
 	if st.hub.Active() {
 		// Clients connected now get it through the drain; later ones through the greeting. A client
 		// connecting at this very moment may get it both ways, which is harmless.
@@ -288,43 +433,12 @@ func (st *stream) describe(md pb.Metadata) {
 	st.metaMu.Unlock()
 }
 
-// greeting is what every new client receives first: metadata for every described metric, then,
-// with Snapshot, the current value of every counter and gauge.
-func (st *stream) greeting() ([]byte, []int) {
-	var frames []byte
-	var ends []int
-	st.metaMu.Lock()
+// appendMetadata appends a frame for every described metric. The caller holds metaMu.
+func (st *stream) appendMetadata(frames []byte, ends []int) ([]byte, []int) {
 	for i := range st.meta {
 		frames = pb.AppendMetadataFrame(frames, &st.meta[i])
 		ends = append(ends, len(frames))
 	}
-	st.metaMu.Unlock()
-	if !st.cfg.Snapshot {
-		return frames, ends
-	}
-	now := time.Now().UnixNano()
-	st.r.reg.Range(func(s *shard.Series) bool {
-		ext := s.Ext().(*seriesExt)
-		m := pb.Metric{Name: s.Name(), Seconds: now / 1e9, Nanos: int32(now % 1e9), Labels: ext.labels, ValidUTF8: true}
-		switch s.Kind() {
-		case shard.KindCounter:
-			total := int64(math.Float64frombits(ext.total.Load())) + s.Counter.Load()
-			if total < 0 {
-				return true
-			}
-			m.Op, m.Uint = pb.SetCounter, uint64(total)
-		case shard.KindGauge:
-			if !ext.gaugeSet.Load() && !s.Gauge.Touched() {
-				return true
-			}
-			m.Op, m.Float = pb.SetGauge, s.Gauge.Load()
-		default:
-			return true
-		}
-		frames = pb.AppendMetricFrame(frames, &m)
-		ends = append(ends, len(frames))
-		return true
-	})
 	return frames, ends
 }
 

@@ -3,11 +3,13 @@ package agent
 import (
 	"bufio"
 	"fmt"
+	"math"
 	"net"
 	"os"
 	"runtime"
 	"slices"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"syscall"
 	"testing"
@@ -16,6 +18,7 @@ import (
 	"google.golang.org/protobuf/encoding/protodelim"
 
 	"github.com/statshard/statshard/proto/eventpb"
+	"github.com/statshard/statshard/shard"
 )
 
 func newStreamRecorder(t *testing.T, tcp TCPConfig) *Recorder {
@@ -351,4 +354,227 @@ func countFDs(t *testing.T) int {
 		t.Skip("no /proc/self/fd")
 	}
 	return len(es)
+}
+
+// TestStreamFloodKeepsDelivering: recorders flat out on several goroutines cannot starve the
+// clients. Each drain pass is bounded, so a reading client receives events in every half second of
+// a 2 s flood, and Close returns while the flood goes on.
+func TestStreamFloodKeepsDelivering(t *testing.T) {
+	r := newStreamRecorder(t, TCPConfig{})
+	c := dialStream(t, r, nil)
+	var received atomic.Int64
+	go countFrames(c.conn, &received) // ends when Close closes the connection
+
+	stop := make(chan struct{})
+	var wg sync.WaitGroup
+	for g := 0; g < 4; g++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			h := r.Counter("flood", fmt.Sprintf("g:%d", g))
+			for {
+				select {
+				case <-stop:
+					return
+				default:
+				}
+				for i := 0; i < 256; i++ {
+					h.Inc()
+				}
+			}
+		}()
+	}
+	defer func() { close(stop); wg.Wait() }()
+
+	const window, windows = 500 * time.Millisecond, 4
+	last := received.Load()
+	for w := 1; w <= windows; w++ {
+		time.Sleep(window)
+		now := received.Load()
+		if now == last {
+			t.Fatalf("flood window %d of %d: the client received no event in %v (total %d)", w, windows, window, now)
+		}
+		last = now
+	}
+	st := r.Stats()
+	t.Logf("flood: %d events encoded, %d received by the client, %d dropped at intake, %d dropped as slow",
+		st.TCPEvents, received.Load(), st.TCPDroppedIntake, st.TCPDroppedSlow)
+
+	closed := make(chan error, 1)
+	go func() { closed <- r.Close() }()
+	select {
+	case err := <-closed:
+		if err != nil {
+			t.Errorf("Close: %v", err)
+		}
+	case <-time.After(15 * time.Second):
+		t.Fatal("Close did not return within 15s during a flood")
+	}
+}
+
+// TestStreamSnapshotCounterTotals: a late joiner's set_counter is the total recorded, flushed or
+// not, fractional adds included, rounded down and clamped to what a uint64 holds, never wrapped.
+func TestStreamSnapshotCounterTotals(t *testing.T) {
+	tests := []struct {
+		name   string
+		record func(r *Recorder, s *shard.Series)
+		want   uint64
+	}{
+		{"ten halves pending", func(r *Recorder, s *shard.Series) {
+			for i := 0; i < 10; i++ {
+				s.Counter.AddFloat(0.5)
+			}
+		}, 5},
+		{"halves flushed and pending", func(r *Recorder, s *shard.Series) {
+			for i := 0; i < 7; i++ {
+				s.Counter.AddFloat(0.5)
+			}
+			r.Flush()
+			s.Counter.AddFloat(0.5)
+			s.Counter.Add(2)
+		}, 6},
+		{"tenths", func(r *Recorder, s *shard.Series) { // ten 0.1 sum to 0.9999999999999999
+			for i := 0; i < 10; i++ {
+				s.Counter.AddFloat(0.1)
+			}
+		}, 1},
+		{"past int64", func(r *Recorder, s *shard.Series) {
+			for i := 0; i < 3; i++ {
+				s.Counter.Add(1 << 62)
+				r.Flush()
+			}
+		}, 3 << 62},
+		{"past uint64", func(r *Recorder, s *shard.Series) {
+			for i := 0; i < 5; i++ {
+				s.Counter.Add(1 << 62)
+				r.Flush()
+			}
+		}, math.MaxUint64},
+		{"negative", func(r *Recorder, s *shard.Series) { s.Counter.Add(-5) }, 0},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			r := newStreamRecorder(t, TCPConfig{Snapshot: true})
+			tt.record(r, r.reg.Lookup(shard.KindCounter, "c", nil))
+			c := dialStream(t, r, nil)
+			if got, want := describeMetric(c.next()), fmt.Sprint("c map[] set_counter ", tt.want); got != want {
+				t.Errorf("snapshot %q, want %q", got, want)
+			}
+		})
+	}
+}
+
+// TestStreamFractionalCounters: counter adds that are fractional (the intake's "0.5|c", sampled
+// "1|c|@0.3") reach the stream: the drain carries each series' fraction and sends increments as
+// the running total crosses integers, so an observer shows the total recorded, rounded down.
+func TestStreamFractionalCounters(t *testing.T) {
+	r := newStreamRecorder(t, TCPConfig{})
+	in, err := r.Listen(IntakeConfig{Listen: []string{"udp://127.0.0.1:0"}, Readers: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { in.Close() })
+	c := dialStream(t, r, nil)
+	tests := []struct {
+		name  string
+		lines []string
+		want  uint64
+	}{
+		{"ten halves", slices.Repeat([]string{"half:0.5|c"}, 10), 5},
+		{"sampled at 0.3", slices.Repeat([]string{"sampled:1|c|@0.3"}, 3), 10}, // 3 × 3.33...
+		{"tenths", slices.Repeat([]string{"tenth:0.1|c"}, 10), 1},
+		{"mixed", []string{"mixed:1|c", "mixed:0.5|c", "mixed:2|c", "mixed:0.25|c", "mixed:0.25|c", "mixed:0.5|c"}, 4},
+		{"below one", []string{"small:0.5|c"}, 0},
+		{"integral multi-value", []string{"multi:1:2:3|c"}, 6},
+	}
+	for _, tt := range tests {
+		feed(in, strings.Join(tt.lines, "\n"))
+	}
+	feed(in, "neg:-1|c\nneg:-0.5|c") // negative adds cannot be streamed: counted
+	feed(in, "end:1|c")
+	o := newObserver()
+	o.readUntil(t, c, "end")
+	for _, tt := range tests {
+		name := strings.Split(tt.lines[0], ":")[0]
+		if got := o.counters[name]; got != tt.want {
+			t.Errorf("%s: observer shows %s = %d, want %d (%v)", tt.name, name, got, tt.want, o)
+		}
+	}
+	if got := r.Stats().TCPDroppedUnrepresentable; got != 2 {
+		t.Errorf("TCPDroppedUnrepresentable = %d, want 2", got)
+	}
+}
+
+// TestStreamGaugeRecreatedAfterExpiry: a series re-created after idle expiry starts again from 0
+// in the agent, so its first streamed event carries the absolute value (set_gauge), not an
+// increment an observer would add to the value it still shows from the expired series. Later adds
+// stream as increments.
+func TestStreamGaugeRecreatedAfterExpiry(t *testing.T) {
+	r, err := New(Config{Interval: time.Hour, Expiry: 1, Statsd: StatsdConfig{Address: "off"},
+		TCP: TCPConfig{Enabled: true, Address: "127.0.0.1:0"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { r.Close() })
+	c := dialStream(t, r, nil)
+	o := newObserver()
+	var events []string
+	read := func() {
+		t.Helper()
+		r.Count("end", 1)
+		for {
+			ev := c.next()
+			o.apply(t, ev)
+			if ev.GetMetric().GetName() == "end" {
+				return
+			}
+			events = append(events, describeMetric(ev))
+		}
+	}
+	r.GaugeAdd("conns", 5)
+	r.GaugeAdd("conns", 2)
+	read()
+	if got, want := o.gauges["conns"], 7.0; got != want {
+		t.Fatalf("before expiry the observer shows conns = %v, want %v", got, want)
+	}
+	r.Flush()
+	r.Flush() // idle for one interval: expired
+	if st := r.Stats(); st.Expired == 0 {
+		t.Fatalf("Expired = 0 after an idle interval, want the gauge expired")
+	}
+	r.GaugeAdd("conns", 3) // a new series: 0 + 3
+	r.GaugeAdd("conns", -1)
+	read()
+	if got, want := o.gauges["conns"], 2.0; got != want {
+		t.Errorf("after re-creation the observer shows conns = %v, want %v (events %q)", got, want, events)
+	}
+	want := []string{
+		"conns map[] set_gauge 5",
+		"conns map[] inc_gauge 2",
+		"conns map[] set_gauge 3",
+		"conns map[] dec_gauge 1",
+	}
+	if !slices.Equal(events, want) {
+		t.Errorf("events:\ngot  %q\nwant %q", events, want)
+	}
+}
+
+// TestStreamIdleClientsDoNotLockOut: clients that never read hold every slot while no metric
+// flows (nothing is written, so no write deadline fires); a new client still gets in, by evicting
+// the one idle longest once it has gone WriteTimeout without a completed write.
+func TestStreamIdleClientsDoNotLockOut(t *testing.T) {
+	const timeout = 200 * time.Millisecond
+	r := newStreamRecorder(t, TCPConfig{MaxClients: 2, WriteTimeout: timeout})
+	dialStream(t, r, nil)
+	dialStream(t, r, nil)
+	time.Sleep(2 * timeout) // no traffic: both idle past WriteTimeout
+	c := dialStream(t, r, nil)
+	waitFor(t, "the new client registered", func() bool { st := r.Stats(); return st.TCPClients == 2 && st.TCPEvicted == 1 })
+	if st := r.Stats(); st.TCPRejected != 0 || st.TCPAccepted != 3 {
+		t.Errorf("TCPRejected, TCPAccepted: got %d, %d; want 0, 3", st.TCPRejected, st.TCPAccepted)
+	}
+	r.Count("hello", 1)
+	if got, want := describeMetric(c.next()), "hello map[] inc_counter 1"; got != want {
+		t.Errorf("the new client got %q, want %q", got, want)
+	}
 }

@@ -28,7 +28,8 @@ type HubConfig struct {
 	// metrics stream is not for the whole network unless the user says so.
 	Addr string
 	// MaxClients is how many clients may be connected at once; further connections are accepted
-	// and closed at once, counted in HubStats.Rejected. Zero means 64.
+	// and closed at once, counted in HubStats.Rejected, unless one evicts an idle client (see
+	// EvictAfter). Zero means 64.
 	MaxClients int
 	// ClientQueue is how many frames may wait for each client's writer; beyond it the oldest are
 	// dropped (HubStats.DroppedSlow). The writer also holds the frames of the write in progress.
@@ -41,6 +42,13 @@ type HubConfig struct {
 	// CloseTimeout is how long Close lets clients drain their queues before disconnecting them.
 	// Zero means 2s.
 	CloseTimeout time.Duration
+	// EvictAfter lets a new connection in when MaxClients are connected: the client that has gone
+	// longest without a completed write is disconnected to make room (HubStats.Evicted), if that
+	// is longer than EvictAfter; otherwise the new connection is rejected. Without it, clients
+	// that never read would hold every slot forever when nothing is broadcast, since no write
+	// means no write deadline. A healthy client idle for lack of traffic is evicted the same way,
+	// but only ever to admit another. Zero means WriteTimeout; negative never evicts.
+	EvictAfter time.Duration
 	// Greeting, if set, supplies frames every new client receives before any broadcast frame
 	// (e.g. metadata), in the layout Broadcast takes; they do not count against ClientQueue.
 	// It is called on the client's writer goroutine after the client is registered for
@@ -48,6 +56,11 @@ type HubConfig struct {
 	// or both, never neither. The hub only reads the slices, until the write ends: returning
 	// the same immutable slices to every client is fine.
 	Greeting func() (frames []byte, ends []int)
+	// GreetingDone, if set, is called on the client's writer goroutine after every Greeting call,
+	// with the slices it returned, once the hub no longer reads them: the greeting was written,
+	// or the client went away. A caller sharing one encoding among clients learns from it when
+	// the encoding is free, to bound the memory that greetings hold.
+	GreetingDone func(frames []byte, ends []int)
 	// Listener, if set, is used instead of listening on Addr; the hub owns it and closes it. Its
 	// connections must support write deadlines: a client whose deadline cannot be set is
 	// disconnected rather than risk a writer stuck forever.
@@ -77,6 +90,9 @@ func (c HubConfig) withDefaults() (HubConfig, error) {
 	}
 	if c.CloseTimeout == 0 {
 		c.CloseTimeout = hubDefaultCloseTimeout
+	}
+	if c.EvictAfter == 0 {
+		c.EvictAfter = c.WriteTimeout
 	}
 	return c, nil
 }
@@ -219,7 +235,7 @@ func (h *Hub) Close() error {
 		}
 		deadline.Stop()
 		for _, c := range list {
-			c.shutdown(false) // unblocks writers still stuck in a write
+			c.shutdown(hubLeft) // unblocks writers still stuck in a write
 		}
 		h.wg.Wait()
 	})
@@ -269,7 +285,7 @@ func hubNextBackoff(d time.Duration) time.Duration {
 
 func (h *Hub) serve(conn net.Conn) {
 	// Only the accept loop adds clients, so the count cannot grow between check and add.
-	if h.clients.Load() >= int64(h.cfg.MaxClients) {
+	if h.clients.Load() >= int64(h.cfg.MaxClients) && !h.evictIdle() {
 		// Count before closing: a client that sees the close may read the stats at once.
 		h.rejected.Add(1)
 		conn.Close()
@@ -288,6 +304,28 @@ func (h *Hub) serve(conn net.Conn) {
 	h.wg.Add(2)
 	go c.readLoop()
 	go c.writeLoop()
+}
+
+// evictIdle makes room for a new connection: it disconnects the client that has gone longest
+// without a completed write, if that is longer than EvictAfter, and reports whether a slot is free.
+func (h *Hub) evictIdle() bool {
+	if h.cfg.EvictAfter < 0 {
+		return false
+	}
+	var victim *hubClient
+	oldest := time.Now().Add(-h.cfg.EvictAfter).UnixNano()
+	for _, c := range *h.list.Load() {
+		if w := c.lastWrite.Load(); w < oldest {
+			victim, oldest = c, w
+		}
+	}
+	if victim == nil {
+		return false
+	}
+	// shutdown removes the client before it returns, unless it was already going away on its own:
+	// then the slot may not be free yet, and the new connection is rejected as before.
+	victim.shutdown(hubEvicted)
+	return h.clients.Load() < int64(h.cfg.MaxClients)
 }
 
 func (h *Hub) add(c *hubClient) {

@@ -5,6 +5,7 @@ import (
 	"net"
 	"os"
 	"sync"
+	"sync/atomic"
 	"time"
 )
 
@@ -26,6 +27,10 @@ type hubClient struct {
 	queued int     // frames in q
 	closed bool    // set once by shutdown; Broadcast then skips the client
 
+	// lastWrite is when the last write completed (or the client connected), in unix nanoseconds:
+	// the writer stores it, the accept loop reads it to pick a client to evict.
+	lastWrite atomic.Int64
+
 	// Owned by the writer goroutine. out holds the batches of one write; it swaps with q rather
 	// than copying, so take holds mu for a few words only.
 	out hubRing
@@ -34,13 +39,24 @@ type hubClient struct {
 }
 
 func newHubClient(h *Hub, conn net.Conn) *hubClient {
-	return &hubClient{
+	c := &hubClient{
 		hub:  h,
 		conn: conn,
 		wake: make(chan struct{}, 1),
 		done: make(chan struct{}),
 	}
+	c.lastWrite.Store(time.Now().UnixNano())
+	return c
 }
+
+// hubReason is why a client is shut down, for the counters.
+type hubReason uint8
+
+const (
+	hubLeft     hubReason = iota // the peer left, a write failed, or the hub closed
+	hubTimedOut                  // a write missed WriteTimeout
+	hubEvicted                   // idle past EvictAfter when a new connection needed the slot
+)
 
 // signal wakes the writer without ever blocking: if a wake-up is pending it covers this one too.
 func (c *hubClient) signal() {
@@ -111,11 +127,16 @@ func (c *hubClient) writeLoop() {
 	if h.cfg.Greeting != nil {
 		frames, ends := h.cfg.Greeting()
 		hubCheckBatch("netio: HubConfig.Greeting", frames, ends)
+		ok := true
 		if len(ends) > 0 {
 			c.out.push(hubEntry{frames: frames, ends: ends})
-			if !c.flush() {
-				return
-			}
+			ok = c.flush() // which clears c.out: the hub holds the slices no longer
+		}
+		if h.cfg.GreetingDone != nil {
+			h.cfg.GreetingDone(frames, ends)
+		}
+		if !ok {
+			return
 		}
 	}
 	for {
@@ -124,7 +145,7 @@ func (c *hubClient) writeLoop() {
 		}
 		if c.out.n == 0 {
 			if h.closed.Load() {
-				c.shutdown(false) // drained
+				c.shutdown(hubLeft) // drained
 				return
 			}
 			<-c.wake
@@ -163,6 +184,9 @@ func (c *hubClient) flush() bool {
 		var n int64
 		n, err = c.nb.WriteTo(c.conn)
 		h.writes.Add(1)
+		if err == nil {
+			c.lastWrite.Store(time.Now().UnixNano())
+		}
 		if err != nil {
 			total := frames
 			frames, size = c.out.delivered(int(n))
@@ -179,7 +203,11 @@ func (c *hubClient) flush() bool {
 	clear(vec) // WriteTo clears what it wrote; this drops the rest after an error
 	c.out.reset()
 	if err != nil {
-		c.shutdown(errors.Is(err, os.ErrDeadlineExceeded))
+		reason := hubLeft
+		if errors.Is(err, os.ErrDeadlineExceeded) {
+			reason = hubTimedOut
+		}
+		c.shutdown(reason)
 		return false
 	}
 	return true
@@ -220,7 +248,7 @@ func (c *hubClient) readLoop() {
 			c.hub.junk.Add(uint64(n))
 		}
 		if err != nil {
-			c.shutdown(false)
+			c.shutdown(hubLeft)
 			return
 		}
 	}
@@ -229,7 +257,7 @@ func (c *hubClient) readLoop() {
 // shutdown disconnects the client once, whoever calls first: the reader (peer gone), the writer
 // (write failed, or queue drained at Close) or Close (drain time over). Closing the connection
 // unblocks the other goroutine.
-func (c *hubClient) shutdown(timedOut bool) {
+func (c *hubClient) shutdown(reason hubReason) {
 	h := c.hub
 	c.mu.Lock()
 	if c.closed {
@@ -240,8 +268,11 @@ func (c *hubClient) shutdown(timedOut bool) {
 	// already shows it disconnected and its queue dropped.
 	h.droppedGone.Add(uint64(c.queued))
 	h.disconnected.Add(1)
-	if timedOut {
+	switch reason {
+	case hubTimedOut:
 		h.timedOut.Add(1)
+	case hubEvicted:
+		h.evicted.Add(1)
 	}
 	c.closed = true
 	c.q.reset()

@@ -19,6 +19,10 @@ type HubStats struct {
 	Disconnected uint64
 	// TimedOut counts the Disconnected clients whose write missed WriteTimeout.
 	TimedOut uint64
+	// Evicted counts the Disconnected clients evicted to let a new connection in: MaxClients
+	// were connected and this one had gone longest without a completed write, longer than
+	// HubConfig.EvictAfter.
+	Evicted uint64
 	// Frames and Bytes count whole frames written to clients' sockets, summed over clients; a
 	// frame cut short by a failed write counts in DroppedGone instead. Writes counts the
 	// vectored write calls made, one per writer wake-up; the kernel may take several system
@@ -38,6 +42,7 @@ type HubStats struct {
 // not per frame, and Broadcast adds drops once per batch, so contention stays off the hot path.
 type hubCounters struct {
 	accepted, rejected, disconnected, timedOut atomic.Uint64
+	evicted                                    atomic.Uint64
 	frames, bytes, writes                      atomic.Uint64
 	droppedSlow, droppedGone                   atomic.Uint64
 	acceptErrors, junk                         atomic.Uint64
@@ -50,6 +55,7 @@ func (s *hubCounters) snapshot(clients int64) HubStats {
 		Rejected:     s.rejected.Load(),
 		Disconnected: s.disconnected.Load(),
 		TimedOut:     s.timedOut.Load(),
+		Evicted:      s.evicted.Load(),
 		Frames:       s.frames.Load(),
 		Bytes:        s.bytes.Load(),
 		Writes:       s.writes.Load(),

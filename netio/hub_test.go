@@ -608,6 +608,12 @@ func TestHubConfigDefaults(t *testing.T) {
 		got.WriteTimeout != want.WriteTimeout || got.CloseTimeout != want.CloseTimeout {
 		t.Errorf("got %+v, want %+v", got, want)
 	}
+	if got.EvictAfter != got.WriteTimeout {
+		t.Errorf("EvictAfter: got %v, want WriteTimeout %v", got.EvictAfter, got.WriteTimeout)
+	}
+	if got, _ := (HubConfig{WriteTimeout: time.Second}).withDefaults(); got.EvictAfter != time.Second {
+		t.Errorf("EvictAfter with WriteTimeout 1s: got %v, want 1s", got.EvictAfter)
+	}
 	if got, _ := (HubConfig{ClientQueue: -1}).withDefaults(); got.ClientQueue != -1 {
 		t.Errorf("ClientQueue -1: got %d, want -1 (no limit)", got.ClientQueue)
 	}
