@@ -21,12 +21,16 @@ const (
 	DefaultReservoirSize = shard.DefaultReservoirCap
 )
 
-// DefaultQuantiles are the quantiles a summary histogram reports when none are configured.
-var DefaultQuantiles = []float64{0, 0.5, 0.9, 0.95, 0.99, 0.999, 1}
+// DefaultQuantiles returns the quantiles a summary histogram reports when none are configured:
+// 0.5, 0.9, 0.95, 0.99 and 0.999 (0 and 1 would repeat .min and .max exactly). Each call returns a
+// new slice.
+func DefaultQuantiles() []float64 { return []float64{0.5, 0.9, 0.95, 0.99, 0.999} }
 
-// DefaultBounds are the bucket bounds of a buckets-mode histogram when none are configured:
-// Prometheus' default latency buckets, in seconds.
-var DefaultBounds = []float64{.005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5, 10}
+// DefaultBounds returns the bucket bounds of a buckets-mode histogram when none are configured:
+// Prometheus' default latency buckets, in seconds. Each call returns a new slice.
+func DefaultBounds() []float64 {
+	return []float64{.005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5, 10}
+}
 
 // Config configures a Recorder. The zero value is valid: every zero field means the documented
 // default, so Config{} exports to DogStatsD on udp://127.0.0.1:8125 every 10 s.
@@ -97,16 +101,16 @@ type HistogramMode uint8
 
 // The histogram modes.
 const (
-	// Summary sends name.count (counter), name.sum, name.avg, name.min, name.max and one gauge per
-	// quantile (name.median, name.p95, name.p99, name.p999, ...), computed from a sketch with at most
-	// 1% relative error; count, sum, min and max are exact.
-	Summary HistogramMode = iota
-	// Buckets sends cumulative bucket counts as counters name.bucket tagged "le:<bound>" (the last
-	// "le:inf"), plus name.sum (gauge) and name.count (counter). Counts are exact.
-	Buckets
-	// Distribution sends the values as DogStatsD distributions ("|d") so the receiver computes
-	// percentiles across hosts.
-	Distribution
+	// HistogramSummary sends name.count (counter), name.sum, name.avg, name.min, name.max and one
+	// gauge per quantile (name.median, name.p95, name.p99, name.p999, ...), computed from a sketch
+	// with at most 1% relative error; count, sum, min and max are exact.
+	HistogramSummary HistogramMode = iota
+	// HistogramBuckets sends cumulative bucket counts as counters name.bucket tagged "le:<bound>"
+	// (the last "le:inf"), plus name.sum (gauge) and name.count (counter). Counts are exact.
+	HistogramBuckets
+	// HistogramDistribution sends the values as DogStatsD distributions ("|d") so the receiver
+	// computes percentiles across hosts.
+	HistogramDistribution
 )
 
 var modeNames = [...]string{"summary", "buckets", "distribution"}
@@ -133,9 +137,9 @@ func ParseHistogramMode(s string) (HistogramMode, error) {
 type HistogramConfig struct {
 	// Mode applies to histograms no rule matches. The zero value is Summary.
 	Mode HistogramMode
-	// Quantiles for Summary mode, each in [0, 1]. Nil means DefaultQuantiles.
+	// Quantiles for Summary mode, each in [0, 1]. Nil means DefaultQuantiles().
 	Quantiles []float64
-	// Bounds for Buckets mode, strictly ascending and finite. Nil means DefaultBounds.
+	// Bounds for Buckets mode, strictly ascending and finite. Nil means DefaultBounds().
 	Bounds []float64
 	// Rules override Mode, Quantiles and Bounds for matching names (matched on the name
 	// sanitized, before Prefix). Precedence: an exact rule, then the longest matching prefix rule,
@@ -173,7 +177,7 @@ type histPlan struct {
 }
 
 // distributionPlan is the plan of every distribution series.
-var distributionPlan = &histPlan{mode: Distribution}
+var distributionPlan = &histPlan{mode: HistogramDistribution}
 
 // maxSuffix returns the length of the longest suffix the plan's lines add to a series name; 0 for
 // a nil plan (counters, gauges, sets) and for distributions.
@@ -183,14 +187,14 @@ func (p *histPlan) maxSuffix() int {
 	}
 	n := 0
 	switch p.mode {
-	case Summary:
+	case HistogramSummary:
 		for _, s := range [...]string{".count", ".sum", ".avg", ".min", ".max"} {
 			n = max(n, len(s))
 		}
 		for _, q := range p.quantiles {
 			n = max(n, len(q.suffix))
 		}
-	case Buckets:
+	case HistogramBuckets:
 		for _, s := range [...]string{".bucket", ".count", ".sum"} {
 			n = max(n, len(s))
 		}
@@ -236,15 +240,15 @@ func (m *matcher) plan(name string) *histPlan {
 func newMatcher(c HistogramConfig) (*matcher, error) {
 	qs := c.Quantiles
 	if qs == nil {
-		qs = DefaultQuantiles
+		qs = DefaultQuantiles()
 	}
 	bs := c.Bounds
 	if bs == nil {
-		bs = DefaultBounds
+		bs = DefaultBounds()
 	}
 	def, err := newPlan(c.Mode, qs, bs)
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("agent: Histograms: %w", err)
 	}
 	m := &matcher{exact: map[string]*histPlan{}, def: def}
 	for _, r := range c.Rules {
@@ -284,33 +288,33 @@ func newMatcher(c HistogramConfig) (*matcher, error) {
 }
 
 func newPlan(mode HistogramMode, qs, bounds []float64) (*histPlan, error) {
-	if mode > Distribution {
-		return nil, fmt.Errorf("agent: unknown histogram mode %d", mode)
+	if mode > HistogramDistribution {
+		return nil, fmt.Errorf("unknown histogram mode %d", mode)
 	}
 	p := &histPlan{mode: mode}
 	seen := map[string]bool{}
 	for _, q := range qs {
 		if !(q >= 0 && q <= 1) {
-			return nil, fmt.Errorf("agent: quantile %v outside [0, 1]", q)
+			return nil, fmt.Errorf("quantile %v outside [0, 1]", q)
 		}
 		s := quantileSuffix(q)
 		if seen[s] {
-			return nil, fmt.Errorf("agent: quantile %v given twice", q)
+			return nil, fmt.Errorf("quantile %v given twice", q)
 		}
 		seen[s] = true
 		p.quantiles = append(p.quantiles, quantile{q, s})
 	}
 	for i, b := range bounds {
 		if math.IsNaN(b) || math.IsInf(b, 0) {
-			return nil, fmt.Errorf("agent: bucket bound %v is not finite", b)
+			return nil, fmt.Errorf("bucket bound %v is not finite", b)
 		}
 		if i > 0 && b <= bounds[i-1] {
-			return nil, errors.New("agent: bucket bounds must be strictly ascending")
+			return nil, errors.New("bucket bounds must be strictly ascending")
 		}
 		p.leTags = append(p.leTags, "le:"+string(statsd.AppendNumber(nil, b)))
 	}
-	if mode == Buckets && len(bounds) == 0 {
-		return nil, errors.New("agent: buckets mode needs at least one bound")
+	if mode == HistogramBuckets && len(bounds) == 0 {
+		return nil, errors.New("buckets mode needs at least one bound")
 	}
 	p.bounds = append([]float64(nil), bounds...)
 	p.leTags = append(p.leTags, "le:inf")
@@ -405,6 +409,11 @@ func (c Config) resolve() (*resolved, error) {
 	if r.maxPkt < 0 {
 		return nil, fmt.Errorf("agent: negative Statsd.MaxPacketSize %d", r.maxPkt)
 	}
+	if r.TCP.Enabled {
+		if err := r.TCP.resolve(); err != nil {
+			return nil, err
+		}
+	}
 	if id := r.Statsd.ContainerID; id != "" && !validOrigin(id) {
 		return nil, fmt.Errorf("agent: Statsd.ContainerID %q: want only ASCII letters, digits and \"-_.:/\" (it is written into every line as \"|c:<id>\")", id)
 	}
@@ -428,4 +437,27 @@ func validOrigin(s string) bool {
 		}
 	}
 	return true
+}
+
+// resolve applies TCPConfig's defaults and checks it. It is Config.resolve's, so that a
+// configuration is validated once, in one place.
+func (c *TCPConfig) resolve() error {
+	switch {
+	case c.MaxClients < 0:
+		return fmt.Errorf("agent: negative TCP.MaxClients %d", c.MaxClients)
+	case c.WriteTimeout < 0:
+		return fmt.Errorf("agent: negative TCP.WriteTimeout %v", c.WriteTimeout)
+	case c.CloseTimeout < 0:
+		return fmt.Errorf("agent: negative TCP.CloseTimeout %v", c.CloseTimeout)
+	}
+	if c.Address == "" {
+		c.Address = DefaultTCPAddress
+	}
+	if c.MaxClients == 0 {
+		c.MaxClients = DefaultTCPMaxClients
+	}
+	if c.SnapshotBudget == 0 {
+		c.SnapshotBudget = DefaultTCPSnapshotBudget
+	}
+	return nil
 }

@@ -7,13 +7,13 @@ import (
 
 func TestMatcherPrecedence(t *testing.T) {
 	m, err := newMatcher(HistogramConfig{
-		Mode: Summary,
+		Mode: HistogramSummary,
 		Rules: []HistogramRule{
-			{Match: "*.latency", Mode: Distribution},
-			{Match: "http.*", Mode: Buckets},
-			{Match: "http.server.*", Mode: Summary},
-			{Match: "http.server.latency", Mode: Distribution},
-			{Match: "*.server.latency.ms", Mode: Buckets},
+			{Match: "*.latency", Mode: HistogramDistribution},
+			{Match: "http.*", Mode: HistogramBuckets},
+			{Match: "http.server.*", Mode: HistogramSummary},
+			{Match: "http.server.latency", Mode: HistogramDistribution},
+			{Match: "*.server.latency.ms", Mode: HistogramBuckets},
 		},
 	})
 	if err != nil {
@@ -23,31 +23,31 @@ func TestMatcherPrecedence(t *testing.T) {
 		name string
 		want HistogramMode
 	}{
-		{"http.server.latency", Distribution},      // exact beats every pattern
-		{"http.server.size", Summary},              // longest prefix wins
-		{"http.client.size", Buckets},              // shorter prefix
-		{"http.client.latency", Buckets},           // a prefix beats a suffix
-		{"db.latency", Distribution},               // suffix
-		{"db.server.latency.ms", Buckets},          // longest suffix
-		{"db.size", Summary},                       // default
-		{"http", Summary},                          // "http.*" needs the dot
-		{"grpc.server.latency.ms", Buckets},        // suffix
-		{"x.latency.extra", Summary},               // suffix must end the name
-		{"http.server.latency.ms", Summary},        // prefix http.server.* beats the suffix rule
-		{"http.server.latency.ms.x", Summary},      // prefix
-		{"db.server.latency", Distribution},        // suffix *.latency
-		{"http.server.latency.total", Summary},     // prefix, not exact
-		{"HTTP.server.latency", Distribution},      // case-sensitive: only the suffix matches
-		{"other.server.latency.ms.x", Summary},     // nothing matches
-		{"a.latency", Distribution},                // shortest suffix match
-		{"latency", Summary},                       // "*.latency" needs the dot
-		{"http.*", Buckets},                        // a literal star is just a character
-		{"http.server.", Summary},                  // empty remainder still matches the prefix
-		{"http.serverx", Buckets},                  // "http.server.*" needs the dot
-		{"zz.server.latency.ms", Buckets},          // suffix
-		{"zz.latency.ms", Summary},                 // no rule
-		{"http.server.latency.msx", Summary},       // prefix
-		{"http.client.server.latency.ms", Buckets}, // prefix http.* beats the longer suffix
+		{"http.server.latency", HistogramDistribution},      // exact beats every pattern
+		{"http.server.size", HistogramSummary},              // longest prefix wins
+		{"http.client.size", HistogramBuckets},              // shorter prefix
+		{"http.client.latency", HistogramBuckets},           // a prefix beats a suffix
+		{"db.latency", HistogramDistribution},               // suffix
+		{"db.server.latency.ms", HistogramBuckets},          // longest suffix
+		{"db.size", HistogramSummary},                       // default
+		{"http", HistogramSummary},                          // "http.*" needs the dot
+		{"grpc.server.latency.ms", HistogramBuckets},        // suffix
+		{"x.latency.extra", HistogramSummary},               // suffix must end the name
+		{"http.server.latency.ms", HistogramSummary},        // prefix http.server.* beats the suffix rule
+		{"http.server.latency.ms.x", HistogramSummary},      // prefix
+		{"db.server.latency", HistogramDistribution},        // suffix *.latency
+		{"http.server.latency.total", HistogramSummary},     // prefix, not exact
+		{"HTTP.server.latency", HistogramDistribution},      // case-sensitive: only the suffix matches
+		{"other.server.latency.ms.x", HistogramSummary},     // nothing matches
+		{"a.latency", HistogramDistribution},                // shortest suffix match
+		{"latency", HistogramSummary},                       // "*.latency" needs the dot
+		{"http.*", HistogramBuckets},                        // a literal star is just a character
+		{"http.server.", HistogramSummary},                  // empty remainder still matches the prefix
+		{"http.serverx", HistogramBuckets},                  // "http.server.*" needs the dot
+		{"zz.server.latency.ms", HistogramBuckets},          // suffix
+		{"zz.latency.ms", HistogramSummary},                 // no rule
+		{"http.server.latency.msx", HistogramSummary},       // prefix
+		{"http.client.server.latency.ms", HistogramBuckets}, // prefix http.* beats the longer suffix
 	}
 	for _, tt := range tests {
 		if got := m.plan(tt.name).mode; got != tt.want {
@@ -85,7 +85,7 @@ func TestConfigErrors(t *testing.T) {
 		{"duplicate quantile", Config{Histograms: HistogramConfig{Quantiles: []float64{0.5, 0.5}}}, "twice"},
 		{"bounds not ascending", Config{Histograms: HistogramConfig{Bounds: []float64{1, 1}}}, "ascending"},
 		{"empty rule", Config{Histograms: HistogramConfig{Rules: []HistogramRule{{Match: "*"}}}}, "empty pattern"},
-		{"bad rule bounds", Config{Histograms: HistogramConfig{Rules: []HistogramRule{{Match: "a", Mode: Buckets, Bounds: []float64{2, 1}}}}}, `rule "a"`},
+		{"bad rule bounds", Config{Histograms: HistogramConfig{Rules: []HistogramRule{{Match: "a", Mode: HistogramBuckets, Bounds: []float64{2, 1}}}}}, `rule "a"`},
 		{"unknown mode", Config{Histograms: HistogramConfig{Mode: 9}}, "unknown histogram mode"},
 	}
 	for _, tt := range tests {
@@ -105,8 +105,8 @@ func TestConfigErrors(t *testing.T) {
 func TestHistogramModes(t *testing.T) {
 	r, s := newTestRecorder(t, Config{Histograms: HistogramConfig{
 		Rules: []HistogramRule{
-			{Match: "b.*", Mode: Buckets, Bounds: []float64{1, 2.5}},
-			{Match: "d.*", Mode: Distribution},
+			{Match: "b.*", Mode: HistogramBuckets, Bounds: []float64{1, 2.5}},
+			{Match: "d.*", Mode: HistogramDistribution},
 		},
 	}})
 	for _, v := range []float64{0.5, 1, 2, 3} {

@@ -43,7 +43,7 @@ func ExampleHistogramConfig() {
 	rec, _ := agent.New(agent.Config{
 		Interval: time.Hour,
 		Histograms: agent.HistogramConfig{
-			Rules: []agent.HistogramRule{{Match: "*.size", Mode: agent.Buckets, Bounds: []float64{100, 1000}}},
+			Rules: []agent.HistogramRule{{Match: "*.size", Mode: agent.HistogramBuckets, Bounds: []float64{100, 1000}}},
 		},
 		Statsd: agent.StatsdConfig{Writer: os.Stdout},
 	})

@@ -394,7 +394,7 @@ func (e *exporter) emitHistogram(s *shard.Series, ext *seriesExt) bool {
 		if e.hsnap.Count == 0 {
 			return e.hsnap.Invalid > 0
 		}
-		if p.mode != Summary {
+		if p.mode != HistogramSummary {
 			// A sketched distribution: one line per bin, weighted by the bin's count.
 			e.hsnap.Bins(func(v float64, n uint64) {
 				e.putWeighted(e.begin(s, ext, statsd.Distribution, ""), v, n)

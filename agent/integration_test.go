@@ -25,7 +25,7 @@ func TestStatsdExporterIntegration(t *testing.T) {
 				Prefix:   p,
 				Tags:     []string{"env:test", "team:core"},
 				Histograms: HistogramConfig{Rules: []HistogramRule{
-					{Match: "bk", Mode: Buckets, Bounds: []float64{1, 10}},
+					{Match: "bk", Mode: HistogramBuckets, Bounds: []float64{1, 10}},
 				}},
 				Statsd: StatsdConfig{Address: tc.addr},
 			})

@@ -23,9 +23,6 @@ type Recorder struct {
 	// synchronization.
 	stream *stream
 
-	descMu sync.RWMutex
-	descs  map[string]Description
-
 	closeOnce sync.Once
 	stop      chan struct{}
 	done      chan struct{}
@@ -36,19 +33,8 @@ type Recorder struct {
 
 // CheckConfig reports whether New would accept cfg, without starting anything.
 func CheckConfig(cfg Config) error {
-	rc, err := cfg.resolve()
-	if err != nil {
-		return err
-	}
-	if rc.TCP.Enabled {
-		if rc.TCP.MaxClients < 0 {
-			return fmt.Errorf("agent: negative TCP.MaxClients %d", rc.TCP.MaxClients)
-		}
-		if rc.TCP.WriteTimeout < 0 || rc.TCP.CloseTimeout < 0 {
-			return fmt.Errorf("agent: negative TCP timeout")
-		}
-	}
-	return nil
+	_, err := cfg.resolve()
+	return err
 }
 
 // New returns a running Recorder. Its flush goroutine exports every cfg.Interval until Close.
@@ -60,10 +46,9 @@ func New(cfg Config) (*Recorder, error) {
 		return nil, err
 	}
 	r := &Recorder{
-		cfg:   rc,
-		descs: map[string]Description{},
-		stop:  make(chan struct{}),
-		done:  make(chan struct{}),
+		cfg:  rc,
+		stop: make(chan struct{}),
+		done: make(chan struct{}),
 	}
 	r.reg = shard.New(shard.Config{
 		MaxSeries:  rc.MaxSeries,
@@ -185,9 +170,9 @@ func (r *Recorder) canon(kind shard.Kind, name string, tags []string) (shard.Spe
 	if p != nil {
 		ext.plan = p
 		switch {
-		case p.mode == Summary:
+		case p.mode == HistogramSummary:
 			spec.Sketch = true
-		case p.mode == Buckets:
+		case p.mode == HistogramBuckets:
 			spec.Bounds = p.bounds
 		case r.cfg.Histograms.SketchDistributions:
 			spec.Sketch = true
@@ -208,43 +193,38 @@ func (r *Recorder) logInvalid(name string, err error) {
 	}
 }
 
-// Description is what Describe records about a metric.
+// Description is what Describe records about a metric. Its zero value describes a counter with
+// no unit and no text.
 type Description struct {
-	Kind        Kind
-	Unit        string
-	Description string
+	// Kind is the metric's kind; the TCP stream reports counters, gauges and histograms (a set or
+	// a distribution is reported as a histogram or a counter: see pbType).
+	Kind Kind
+	// Unit is the unit of the values ("seconds", "bytes"); empty for none.
+	Unit string
+	// Text says what the metric measures.
+	Text string
 }
 
-// Describe records a metric's kind, unit (e.g. "seconds", "bytes"; empty for none) and
-// description. They are sent to TCP stream clients as metadata, to those connected now and to
-// every client that connects later, and returned by Described.
-func (r *Recorder) Describe(name string, kind Kind, unit, description string) {
-	r.descMu.Lock()
-	r.descs[name] = Description{Kind: kind, Unit: unit, Description: description}
-	r.descMu.Unlock()
-	if r.stream != nil {
-		clean, _, err := statsd.SanitizeName(name)
-		if err != nil {
-			r.invalidNames.Add(1)
-			return
-		}
-		r.stream.describe(pb.Metadata{
-			Name:           r.cfg.Prefix + clean,
-			Type:           pbType(kind),
-			Unit:           unit,
-			HasUnit:        unit != "",
-			Description:    description,
-			HasDescription: description != "",
-		})
+// Describe records what a metric is. It is sent to TCP stream clients as metadata, to those
+// connected now and to every client that connects later. A name that has no valid character is
+// counted in Stats.InvalidNames and ignored.
+func (r *Recorder) Describe(name string, d Description) {
+	if r.stream == nil {
+		return
 	}
-}
-
-// Described returns what Describe recorded for name.
-func (r *Recorder) Described(name string) (Description, bool) {
-	r.descMu.RLock()
-	d, ok := r.descs[name]
-	r.descMu.RUnlock()
-	return d, ok
+	clean, _, err := statsd.SanitizeName(name)
+	if err != nil {
+		r.invalidNames.Add(1)
+		return
+	}
+	r.stream.describe(pb.Metadata{
+		Name:           r.cfg.Prefix + clean,
+		Type:           pbType(d.Kind),
+		Unit:           d.Unit,
+		HasUnit:        d.Unit != "",
+		Description:    d.Text,
+		HasDescription: d.Text != "",
+	})
 }
 
 // String describes the recorder for logs.

@@ -15,12 +15,12 @@ import (
 
 // Defaults for TCPConfig's zero fields.
 const (
-	DefaultTCPAddress    = "127.0.0.1:5000"
-	DefaultTCPMaxClients = 64
-	DefaultTCPBuffer     = 1024
-	// ClockResolution is how often the stream's coarse clock ticks: an event's timestamp is the
+	DefaultTCPAddress    = netio.DefaultHubAddr
+	DefaultTCPMaxClients = netio.DefaultHubMaxClients
+	DefaultTCPBuffer     = netio.DefaultHubQueue
+	// clockResolution is how often the stream's coarse clock ticks: an event's timestamp is the
 	// time of recording rounded down to it (reading time.Now per event would cost ~50 ns).
-	ClockResolution = time.Millisecond
+	clockResolution = time.Millisecond
 	// unlimitedBuffer is the intake size used when TCPConfig.BufferSize is negative.
 	unlimitedBuffer = 1 << 20
 )
@@ -130,16 +130,9 @@ type stream struct {
 	done chan struct{}
 }
 
+// newStream starts the TCP exporter. c was resolved (Config.resolve): its defaults are applied and
+// it is valid.
 func newStream(r *Recorder, c TCPConfig) (*stream, error) {
-	if c.Address == "" {
-		c.Address = DefaultTCPAddress
-	}
-	if c.MaxClients == 0 {
-		c.MaxClients = DefaultTCPMaxClients
-	}
-	if c.MaxClients < 0 {
-		return nil, fmt.Errorf("agent: negative TCP.MaxClients %d", c.MaxClients)
-	}
 	intake, queue := c.BufferSize, c.BufferSize
 	switch {
 	case c.BufferSize == 0:
@@ -148,9 +141,6 @@ func newStream(r *Recorder, c TCPConfig) (*stream, error) {
 		intake, queue = unlimitedBuffer, -1
 	}
 	budget := c.SnapshotBudget
-	if budget == 0 {
-		budget = DefaultTCPSnapshotBudget
-	}
 	st := &stream{r: r, cfg: c, ring: newRing(intake), wake: make(chan struct{}, 1), stop: make(chan struct{}), done: make(chan struct{})}
 	st.greet.init(st, budget)
 	st.clock.Store(time.Now().UnixNano())
@@ -196,7 +186,7 @@ func (st *stream) push(e event) {
 	}
 	if pos&(st.ring.mask>>1) == 0 {
 		// Every half ring, wake the drain rather than wait for the clock's tick: the stream then
-		// keeps up with bursts faster than intake size per ClockResolution.
+		// keeps up with bursts faster than intake size per clockResolution.
 		select {
 		case st.wake <- struct{}{}:
 		default:
@@ -303,7 +293,7 @@ func (st *stream) gaugeAdd(s *shard.Series, d, now float64) {
 // run ticks the coarse clock and, on every tick, drains the intake into one batch for the hub.
 func (st *stream) run() {
 	defer close(st.done)
-	t := time.NewTicker(ClockResolution)
+	t := time.NewTicker(clockResolution)
 	defer t.Stop()
 	for {
 		select {
@@ -341,7 +331,7 @@ const maxDrainPass = 1 << 14
 // The bound is what keeps a flood from starving clients: recorders refill the intake as fast as
 // one goroutine empties it, so a pass that ran until the intake was empty would never end, its
 // batch would grow without limit and never be broadcast, and stop (Close) would never be seen.
-// Events a pass leaves behind wait for the next wake-up, at most ClockResolution later.
+// Events a pass leaves behind wait for the next wake-up, at most clockResolution later.
 func (st *stream) drain() int {
 	var frames []byte
 	var ends []int

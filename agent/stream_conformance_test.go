@@ -83,7 +83,7 @@ func TestStreamConformance(t *testing.T) {
 		}
 	}
 
-	r.Describe("req", KindCounter, "", "requests")
+	r.Describe("req", Description{Kind: KindCounter, Text: "requests"})
 	// Recorded with no client connected: nothing streams, the greeting's snapshot carries them.
 	r.GaugeSet("preset", 10)
 	gauges["preset"] = 10

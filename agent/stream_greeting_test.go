@@ -30,7 +30,7 @@ func TestStreamGreetingMemoryBounded(t *testing.T) {
 		slack   = 8 << 20 // the clients' own buffers and goroutines, and measurement noise
 	)
 	r := newStreamRecorder(t, TCPConfig{Snapshot: true, SnapshotBudget: budget, MaxClients: clients, WriteTimeout: time.Minute})
-	r.Describe("greeting.test", KindCounter, "", "a counter with many series")
+	r.Describe("greeting.test", Description{Kind: KindCounter, Text: "a counter with many series"})
 	pad := "pad:" + strings.Repeat("x", 80) // ~140-byte frames: 7 MB per snapshot
 	for i := 0; i < series; i++ {
 		r.Count("greeting.test", 1, fmt.Sprintf("id:%d", i), pad)

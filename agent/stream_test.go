@@ -108,7 +108,7 @@ func TestStreamDeliversEveryEvent(t *testing.T) {
 	// every timestamp is after start however late a loaded machine runs the clock's ticks.
 	start := time.Now()
 	r := newStreamRecorder(t, TCPConfig{})
-	r.Describe("requests", KindCounter, "", "requests served")
+	r.Describe("requests", Description{Kind: KindCounter, Text: "requests served"})
 	c := dialStream(t, r, nil)
 	if got, want := describeMetric(c.next()), `meta requests COUNTER unit="" desc="requests served"`; got != want {
 		t.Fatalf("first event %q, want %q", got, want)
@@ -116,7 +116,7 @@ func TestStreamDeliversEveryEvent(t *testing.T) {
 	h := r.Counter("requests", "route:/a", "code:200")
 	h.Add(2)
 	r.Count("requests", 3, "code:200", "route:/a")
-	r.Describe("temp", KindGauge, "celsius", "")
+	r.Describe("temp", Description{Kind: KindGauge, Unit: "celsius"})
 	g := r.Gauge("temp")
 	g.Set(20)
 	g.Add(1.5)
@@ -162,7 +162,7 @@ func TestStreamDeliversEveryEvent(t *testing.T) {
 
 func TestStreamSnapshotForLateJoiner(t *testing.T) {
 	r := newStreamRecorder(t, TCPConfig{Snapshot: true})
-	r.Describe("jobs", KindCounter, "", "")
+	r.Describe("jobs", Description{Kind: KindCounter})
 	r.Count("jobs", 5, "q:a")
 	r.Flush()                 // 5 flushed...
 	r.Count("jobs", 2, "q:a") // ...and 2 pending: the total is 7

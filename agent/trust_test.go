@@ -149,7 +149,7 @@ func TestNegativeGaugePairStaysInOneDatagram(t *testing.T) {
 func TestSampleRateIsAWeight(t *testing.T) {
 	r, s := newTestRecorder(t, Config{Histograms: HistogramConfig{
 		Quantiles: []float64{},
-		Rules:     []HistogramRule{{Match: "bk", Mode: Buckets, Bounds: []float64{15}}},
+		Rules:     []HistogramRule{{Match: "bk", Mode: HistogramBuckets, Bounds: []float64{15}}},
 	}})
 	// Rate 1/2 keeps about half the calls; each kept call weighs exactly 2.
 	var keptCalls int
@@ -241,7 +241,7 @@ func TestOverflowSeriesNamedOnce(t *testing.T) {
 		Prefix:    "ovf.",
 		MaxSeries: 2,
 		Histograms: HistogramConfig{Rules: []HistogramRule{
-			{Match: "lat", Mode: Buckets, Bounds: []float64{1}},
+			{Match: "lat", Mode: HistogramBuckets, Bounds: []float64{1}},
 		}},
 	})
 	r.Count("c", 1, "k:a")
@@ -284,7 +284,7 @@ func TestResendGaugesOncePerFlush(t *testing.T) {
 // a series' lines add included.
 func TestNameLimitOnTheWire(t *testing.T) {
 	r, s := newTestRecorder(t, Config{Prefix: "pfx.", Histograms: HistogramConfig{
-		Rules: []HistogramRule{{Match: "b*", Mode: Buckets, Bounds: []float64{1}}},
+		Rules: []HistogramRule{{Match: "b*", Mode: HistogramBuckets, Bounds: []float64{1}}},
 	}})
 	long := strings.Repeat("n", 300)
 	r.Count("c"+long, 1)

@@ -9,13 +9,16 @@ import (
 	"time"
 )
 
+// Defaults for HubConfig's zero fields.
 const (
-	hubDefaultAddr         = "127.0.0.1:5000"
-	hubDefaultMaxClients   = 64
-	hubDefaultQueue        = 1024
-	hubDefaultWriteTimeout = 5 * time.Second
-	hubDefaultCloseTimeout = 2 * time.Second
+	DefaultHubAddr         = "127.0.0.1:5000"
+	DefaultHubMaxClients   = 64
+	DefaultHubQueue        = 1024
+	DefaultHubWriteTimeout = 5 * time.Second
+	DefaultHubCloseTimeout = 2 * time.Second
+)
 
+const (
 	hubMinBackoff = 5 * time.Millisecond
 	hubMaxBackoff = time.Second
 
@@ -77,19 +80,19 @@ func (c HubConfig) withDefaults() (HubConfig, error) {
 		return c, fmt.Errorf("netio: HubConfig.CloseTimeout %v is negative", c.CloseTimeout)
 	}
 	if c.Addr == "" {
-		c.Addr = hubDefaultAddr
+		c.Addr = DefaultHubAddr
 	}
 	if c.MaxClients == 0 {
-		c.MaxClients = hubDefaultMaxClients
+		c.MaxClients = DefaultHubMaxClients
 	}
 	if c.ClientQueue == 0 {
-		c.ClientQueue = hubDefaultQueue
+		c.ClientQueue = DefaultHubQueue
 	}
 	if c.WriteTimeout == 0 {
-		c.WriteTimeout = hubDefaultWriteTimeout
+		c.WriteTimeout = DefaultHubWriteTimeout
 	}
 	if c.CloseTimeout == 0 {
-		c.CloseTimeout = hubDefaultCloseTimeout
+		c.CloseTimeout = DefaultHubCloseTimeout
 	}
 	if c.EvictAfter == 0 {
 		c.EvictAfter = c.WriteTimeout

@@ -213,7 +213,7 @@ func BenchmarkHistogramSwap(b *testing.B) {
 			b.StartTimer()
 			h.Swap(&s)
 		}
-		b.ReportMetric(float64(s.NumBins()), "bins")
+		b.ReportMetric(float64(s.numBins()), "bins")
 	})
 	b.Run("idle", func(b *testing.B) {
 		b.ReportAllocs()

@@ -569,5 +569,5 @@ func (s *HistogramSnapshot) Bins(fn func(value float64, count uint64)) {
 	}
 }
 
-// NumBins returns the number of non-empty bins.
-func (s *HistogramSnapshot) NumBins() int { return len(s.bins) }
+// numBins returns the number of non-empty bins.
+func (s *HistogramSnapshot) numBins() int { return len(s.bins) }

@@ -102,8 +102,8 @@ func TestHistogramBinValue(t *testing.T) {
 	for _, v := range vs {
 		h.Observe(v)
 		h.Swap(&s)
-		if s.NumBins() != 1 || s.Count != 1 {
-			t.Fatalf("Observe(%v): got %d bins, count %d, want 1, 1", v, s.NumBins(), s.Count)
+		if s.numBins() != 1 || s.Count != 1 {
+			t.Fatalf("Observe(%v): got %d bins, count %d, want 1, 1", v, s.numBins(), s.Count)
 		}
 		got := histValue(s.bins[0].key)
 		if e := histRelErr(got, v); e > histTolerance && math.Abs(v) >= math.Ldexp(1, histMinExp) {
@@ -215,7 +215,7 @@ func TestHistogramEdgeCases(t *testing.T) {
 	if s.Count != 9 || s.Min != -huge || s.Max != huge {
 		t.Errorf("out of range: got count %d min %v max %v, want 9, %v, %v", s.Count, s.Min, s.Max, -huge, huge)
 	}
-	if got, want := s.NumBins(), 4; got != want {
+	if got, want := s.numBins(), 4; got != want {
 		t.Errorf("out of range: got %d bins, want %d (-edge, zero, 1, +edge)", got, want)
 	}
 	if got := s.Quantile(0.5); got != 0 {
@@ -237,8 +237,8 @@ func TestHistogramInvalid(t *testing.T) {
 		t.Errorf("got invalid %d count %d sum %v min %v max %v, want 7, 1, 2, 2, 2", s.Invalid, s.Count, s.Sum, s.Min, s.Max)
 	}
 	h.Swap(&s)
-	if s.Invalid != 0 || s.Count != 0 || s.Sum != 0 || s.NumBins() != 0 {
-		t.Errorf("second Swap: got invalid %d count %d sum %v bins %d, want all 0", s.Invalid, s.Count, s.Sum, s.NumBins())
+	if s.Invalid != 0 || s.Count != 0 || s.Sum != 0 || s.numBins() != 0 {
+		t.Errorf("second Swap: got invalid %d count %d sum %v bins %d, want all 0", s.Invalid, s.Count, s.Sum, s.numBins())
 	}
 }
 
@@ -331,8 +331,8 @@ func TestHistogramSwapReuses(t *testing.T) {
 		}
 	}
 	h.Swap(&s)
-	if s.Count != 0 || s.NumBins() != 0 || s.Sum != 0 || s.Min != 0 || s.Max != 0 {
-		t.Errorf("idle Swap: got count %d bins %d sum %v min %v max %v, want zeros", s.Count, s.NumBins(), s.Sum, s.Min, s.Max)
+	if s.Count != 0 || s.numBins() != 0 || s.Sum != 0 || s.Min != 0 || s.Max != 0 {
+		t.Errorf("idle Swap: got count %d bins %d sum %v min %v max %v, want zeros", s.Count, s.numBins(), s.Sum, s.Min, s.Max)
 	}
 }
 
@@ -362,8 +362,8 @@ func TestHistogramTouched(t *testing.T) {
 	}
 	h.Observe(1e6)
 	h.Swap(&s)
-	if s.Count != 1 || s.NumBins() != 1 {
-		t.Fatalf("second interval: got count %d in %d bins, want 1 in 1", s.Count, s.NumBins())
+	if s.Count != 1 || s.numBins() != 1 {
+		t.Fatalf("second interval: got count %d in %d bins, want 1 in 1", s.Count, s.numBins())
 	}
 }
 
@@ -464,8 +464,8 @@ func TestHistogramFirstTouchRace(t *testing.T) {
 		wg.Wait()
 		var s HistogramSnapshot
 		h.Swap(&s)
-		if s.Count != 2*g || s.NumBins() != 4 {
-			t.Fatalf("round %d: got count %d in %d bins, want %d in 4", round, s.Count, s.NumBins(), 2*g)
+		if s.Count != 2*g || s.numBins() != 4 {
+			t.Fatalf("round %d: got count %d in %d bins, want %d in 4", round, s.Count, s.numBins(), 2*g)
 		}
 	}
 }
@@ -507,7 +507,7 @@ func TestHistogramMemory(t *testing.T) {
 	}
 	var s HistogramSnapshot
 	h.Swap(&s)
-	if got, want := s.NumBins(), 2*histOctaves*histSubs+1; got != want {
+	if got, want := s.numBins(), 2*histOctaves*histSubs+1; got != want {
 		t.Errorf("full range: got %d bins, want %d", got, want)
 	}
 

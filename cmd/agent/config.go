@@ -60,8 +60,8 @@ func defaults() settings {
 		HTTP:            "127.0.0.1:8127",
 		LogLevel:        "info",
 		HistogramMode:   "summary",
-		Quantiles:       agent.DefaultQuantiles,
-		Buckets:         agent.DefaultBounds,
+		Quantiles:       agent.DefaultQuantiles(),
+		Buckets:         agent.DefaultBounds(),
 		ShutdownTimeout: duration(5 * time.Second),
 		Telemetry:       true,
 	}

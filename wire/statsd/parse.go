@@ -129,10 +129,10 @@ func (s *Sample) Values(fn func(v float64, relative bool)) error {
 	return nil
 }
 
-// NumValues returns how many values Values would deliver if all are well
+// numValues returns how many values Values would deliver if all are well
 // formed: the non-empty ':'-separated fields, or 1 for a Set. It checks
 // nothing and does not allocate.
-func (s *Sample) NumValues() int {
+func (s *Sample) numValues() int {
 	if s.Type == Set {
 		return 1
 	}

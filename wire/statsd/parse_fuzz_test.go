@@ -84,8 +84,8 @@ func FuzzParse(f *testing.F) {
 				t.Fatalf("Parse(%q): set: got Values error %v, member %q; want %v, non-empty", line, err, s.SetValue(), ErrBadType)
 			}
 		case err == nil:
-			if n == 0 || n != s.NumValues() {
-				t.Fatalf("Parse(%q): got %d values, NumValues %d; want equal and > 0", line, n, s.NumValues())
+			if n == 0 || n != s.numValues() {
+				t.Fatalf("Parse(%q): got %d values, numValues %d; want equal and > 0", line, n, s.numValues())
 			}
 		case err != ErrBadValue && err != ErrNoValue:
 			t.Fatalf("Parse(%q): got Values error %v, want nil, %v or %v", line, err, ErrBadValue, ErrNoValue)

@@ -42,8 +42,8 @@ func collect(t *testing.T, s *Sample) parsed {
 	if err != nil {
 		t.Fatalf("Values: got error %v, want nil", err)
 	}
-	if n := s.NumValues(); n != len(got.Values) {
-		t.Errorf("NumValues: got %d, want %d (the values delivered)", n, len(got.Values))
+	if n := s.numValues(); n != len(got.Values) {
+		t.Errorf("numValues: got %d, want %d (the values delivered)", n, len(got.Values))
 	}
 	return got
 }
@@ -291,8 +291,8 @@ func TestSampleSetAccessors(t *testing.T) {
 	if err := s.Values(func(float64, bool) { called = true }); err != ErrBadType || called {
 		t.Errorf("Values on a set: got %v, fn called %v; want %v, false", err, called, ErrBadType)
 	}
-	if got := s.NumValues(); got != 1 {
-		t.Errorf("NumValues on a set: got %d, want 1", got)
+	if got := s.numValues(); got != 1 {
+		t.Errorf("numValues on a set: got %d, want 1", got)
 	}
 	_, s, err = p.Parse([]byte("c:1:2|c"))
 	if err != nil {
@@ -469,7 +469,7 @@ func TestParseAllocs(t *testing.T) {
 		wantNoAllocs(t, "Values "+line, func() {
 			_, s, _ := p.Parse(b)
 			_ = s.Values(add)
-			_ = s.NumValues()
+			_ = s.numValues()
 		})
 	}
 	dg := []byte("a:1|c\nb:2|g\n\n_sc|x|0\n")

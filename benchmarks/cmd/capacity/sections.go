@@ -175,10 +175,9 @@ func addStream(r *report, ss []streamResult) {
 			s.Notes = append(s.Notes, fmt.Sprintf("%d clients: a client's read failed: %v", st.Clients, st.Err))
 		}
 	}
-	s.Notes = append(s.Notes, fmt.Sprintf("Event timestamps come from the agent's coarse clock (%s ticks), so a lag "+
+	s.Notes = append(s.Notes, "Event timestamps come from the agent's coarse clock (one tick a millisecond), so a lag "+
 		"reads up to a tick high. The intake's drops are the newest events refused by a full intake; a slow "+
-		"client's, the oldest events of its queue. CPU is the whole process's, the clients' reading included.",
-		agent.ClockResolution))
+		"client's, the oldest events of its queue. CPU is the whole process's, the clients' reading included.")
 	var parts []string
 	for _, st := range ss {
 		if st.Paced {
