@@ -8,14 +8,8 @@ import (
 	"github.com/statshard/statshard/wire/pb"
 )
 
-// Handles point straight at their series' cells: recording is one or a few atomic operations, no
-// lock and no allocation. They are small values, safe to copy and to use from many goroutines. A
-// handle made from an invalid name (no valid character) is a no-op; so is the zero value.
-//
-// Performance tip: create handles once (at startup or in a struct field) for hot paths; the by-name
-// methods cost a hash of the name and tags on every call.
-
-// Counter is a handle to a counter series.
+// Counter is a handle to a counter series (see the package doc's Handles section). The zero
+// value, and a handle made from a name with no valid character, record nothing.
 type Counter struct {
 	s *shard.Series
 	r *Recorder
@@ -38,7 +32,8 @@ func (c Counter) Add(n int64) {
 // Inc adds 1.
 func (c Counter) Inc() { c.Add(1) }
 
-// Gauge is a handle to a gauge series.
+// Gauge is a handle to a gauge series (see the package doc's Handles section). The zero value,
+// and a handle made from a name with no valid character, record nothing.
 type Gauge struct {
 	s *shard.Series
 	r *Recorder
@@ -71,7 +66,8 @@ func (g Gauge) Add(d float64) {
 	}
 }
 
-// Histogram is a handle to a histogram or distribution series.
+// Histogram is a handle to a histogram or distribution series (see the package doc's Handles
+// section). The zero value, and a handle made from a name with no valid character, record nothing.
 type Histogram struct {
 	s *shard.Series
 	r *Recorder
@@ -122,7 +118,9 @@ func (r *Recorder) observed(s *shard.Series, v float64) {
 	}
 }
 
-// Set is a handle to a set series, which counts distinct values per interval.
+// Set is a handle to a set series, which counts distinct values per interval (see the package
+// doc's Handles section). The zero value, and a handle made from a name with no valid character,
+// record nothing.
 type Set struct {
 	s *shard.Series
 	r *Recorder
@@ -220,16 +218,9 @@ func (r *Recorder) Set(name string, tags ...string) Set {
 	return Set{r.reg.Lookup(shard.KindSet, name, tags), r}
 }
 
-// The by-name methods find the series without a lock or an allocation once it exists. Called
-// again with the same strings (literals, or strings kept in variables), they find it by the
-// strings' identity (see shard.Registry.LookupCall) without hashing their bytes; strings built
-// anew on each call are hashed with xxhash instead. Never pass strings that alias memory you
-// modify later (unsafe.String over a reused buffer). The first use
-// of a spelling canonicalizes it: names and tags are made Datadog-compliant (see wire/statsd),
-// global tags merged and tags sorted, so any tag order reaches the same series. A name with no
-// valid character is dropped and counted in Stats.InvalidNames.
-
-// Count adds n to the counter name.
+// Count adds n to the counter name. Like every by-name method, it finds the series without a lock
+// or an allocation once it exists; see the package doc's By-name calls section for the rules on
+// the strings it is given.
 func (r *Recorder) Count(name string, n int64, tags ...string) {
 	if s := r.reg.LookupCall(shard.KindCounter, name, tags); s != nil {
 		s.Counter.AddShared(n)
@@ -283,17 +274,8 @@ func (r *Recorder) SetAdd(name, v string, tags ...string) {
 	}
 }
 
-// The sampled methods keep a call with probability rate (0 < rate < 1) and record what they keep
-// weighted by 1/rate, so the aggregates stand for every call: like datadog-go's rate argument,
-// they trade precision for less work. A rate outside (0, 1) records every call, unweighted. The
-// rate is a weight on the value, never part of the series: sampled and unsampled calls of one
-// metric go to one series, and a summary's .count, .sum and quantiles count both. A counter adds
-// n/rate exactly (fractions are carried, see Counter); a histogram or distribution observation
-// counts as an integral number of values, 1/rate rounded up or down at random so that its
-// expected weight is exactly 1/rate. A rate so small that the weight passes 2^32 is counted as
-// an invalid value.
-
-// CountSampled adds n to the counter name for a sampled fraction rate of the calls.
+// CountSampled adds n to the counter name for a sampled fraction rate of the calls, weighted by
+// 1/rate (see the package doc's Sampling section).
 func (r *Recorder) CountSampled(name string, n int64, rate float64, tags ...string) {
 	rate, ok := sample(rate)
 	if !ok {
@@ -314,13 +296,14 @@ func (r *Recorder) CountSampled(name string, n int64, rate float64, tags ...stri
 	r.countFloat(s, float64(n)/rate)
 }
 
-// ObserveSampled records v in the histogram name for a sampled fraction rate of the calls.
+// ObserveSampled records v in the histogram name for a sampled fraction rate of the calls, each
+// kept one weighing 1/rate (see the package doc's Sampling section).
 func (r *Recorder) ObserveSampled(name string, v float64, rate float64, tags ...string) {
 	r.observeSampled(shard.KindHistogram, name, v, rate, tags)
 }
 
 // ObserveDistributionSampled records v in the distribution name for a sampled fraction rate of
-// the calls.
+// the calls, each kept one weighing 1/rate (see the package doc's Sampling section).
 func (r *Recorder) ObserveDistributionSampled(name string, v float64, rate float64, tags ...string) {
 	r.observeSampled(shard.KindDistribution, name, v, rate, tags)
 }

@@ -3,6 +3,8 @@ package agent
 import (
 	"sync/atomic"
 
+	"golang.org/x/sys/cpu"
+
 	"github.com/statshard/statshard/shard"
 	"github.com/statshard/statshard/wire/pb"
 )
@@ -26,9 +28,9 @@ type event struct {
 type ring struct {
 	slots []ringSlot
 	mask  uint64
-	_     [64]byte
+	_     cpu.CacheLinePad
 	tail  atomic.Uint64 // next position to claim, shared by producers
-	_     [64]byte
+	_     cpu.CacheLinePad
 	head  uint64 // next position to read; the consumer's alone
 }
 

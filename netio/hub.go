@@ -7,6 +7,8 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"golang.org/x/sys/cpu"
 )
 
 // Defaults for HubConfig's zero fields.
@@ -21,8 +23,6 @@ const (
 const (
 	hubMinBackoff = 5 * time.Millisecond
 	hubMaxBackoff = time.Second
-
-	hubCacheLine = 64
 )
 
 // HubConfig configures a Hub. Its zero value is usable: zero fields mean the documented defaults.
@@ -112,9 +112,9 @@ func (c HubConfig) withDefaults() (HubConfig, error) {
 type Hub struct {
 	// clients is loaded by Active on every event the caller records; it sits alone on its cache
 	// line so the counters writers update on every wake-up do not evict it from their caches.
-	_       [hubCacheLine]byte
+	_       cpu.CacheLinePad
 	clients atomic.Int64
-	_       [hubCacheLine - 8]byte
+	_       cpu.CacheLinePad
 
 	cfg  HubConfig
 	ln   net.Listener

@@ -7,6 +7,8 @@ import (
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"golang.org/x/sys/cpu"
 )
 
 const (
@@ -41,7 +43,7 @@ func hubBenchBatches() (frames [][]byte, ends []int) {
 type hubBenchReaders struct {
 	got []struct {
 		n atomic.Int64
-		_ [hubCacheLine - 8]byte // each reader writes its own cache line
+		_ cpu.CacheLinePad // each reader writes its own cache line
 	}
 	wg sync.WaitGroup
 }
@@ -50,7 +52,7 @@ func hubStartReaders(conns []net.Conn) *hubBenchReaders {
 	r := &hubBenchReaders{}
 	r.got = make([]struct {
 		n atomic.Int64
-		_ [hubCacheLine - 8]byte
+		_ cpu.CacheLinePad
 	}, len(conns))
 	for i, c := range conns {
 		r.wg.Go(func() {

@@ -69,12 +69,7 @@ func (b *Buckets) ObserveN(v float64, n uint64) {
 	}
 	// Sum before count, and Swap reads counts before the sum: an observation counted in a snapshot
 	// has its sum in that snapshot or an earlier one.
-	for {
-		old := b.sum.Load()
-		if b.sum.CompareAndSwap(old, math.Float64bits(math.Float64frombits(old)+x)) {
-			break
-		}
-	}
+	addFloat(&b.sum, x, false)
 	b.counts[i].Add(n)
 }
 

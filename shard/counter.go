@@ -36,7 +36,7 @@ type counterStripes struct {
 type counterStripe struct {
 	v     atomic.Uint64
 	owner atomic.Uint64
-	_     [cacheLine - 16]byte
+	_     linePad
 }
 
 // AddShared adds n like Add, into the calling goroutine's stripe once the counter is striped.
@@ -76,16 +76,8 @@ func (c *Counter) contend() {
 // finite or the sum would not be: such a value cannot be sent, and the caller counts it, while the
 // interval's other values still go out.
 func (c *Counter) AddFloat(v float64) bool {
-	for {
-		old := c.f.Load()
-		sum := math.Float64frombits(old) + v
-		if math.IsInf(sum, 0) || math.IsNaN(sum) {
-			return false
-		}
-		if c.f.CompareAndSwap(old, math.Float64bits(sum)) {
-			return true
-		}
-	}
+	_, ok, _ := addFloat(&c.f, v, true)
+	return ok
 }
 
 // SwapFloat returns the float part accumulated since the last SwapFloat and resets it to zero.

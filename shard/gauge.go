@@ -21,14 +21,9 @@ func (g *Gauge) Set(v float64) {
 // Add adds d (which may be negative) to the value with a compare-and-swap loop and returns the
 // value it stored.
 func (g *Gauge) Add(d float64) float64 {
-	for {
-		old := g.bits.Load()
-		v := math.Float64frombits(old) + d
-		if g.bits.CompareAndSwap(old, math.Float64bits(v)) {
-			g.touch()
-			return v
-		}
-	}
+	v, _, _ := addFloat(&g.bits, d, false)
+	g.touch()
+	return v
 }
 
 // touch marks the gauge touched after its value was stored. Reading first keeps the cache line

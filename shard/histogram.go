@@ -72,11 +72,10 @@ type histStripes struct {
 	scratch HistogramSnapshot
 }
 
-// histStripe pads a sub-histogram so that no two share a cache line. (The pad cannot be computed
-// from unsafe.Sizeof(Histogram{}): Histogram refers to this type.)
+// histStripe pads a sub-histogram so that no two share a cache line, wherever the array starts.
 type histStripe struct {
 	h Histogram
-	_ [cacheLine - 64]byte
+	_ linePad
 }
 
 const (
@@ -102,8 +101,8 @@ type histSide struct {
 	touched [histTouchWords]atomic.Uint64
 }
 
-// The heap a Histogram holds, each object rounded up to its Go size class: the struct (72 bytes,
-// class 80), a chunk table per sign (848 bytes, class 896) and each chunk (320, a class).
+// The heap a Histogram holds, each object rounded up to its Go size class: the struct (80 bytes
+// on 64-bit, a class), a chunk table per sign (848 bytes, class 896) and each chunk (320, a class).
 // histogram_test.go checks the sizes and the heap actually allocated.
 const (
 	histStructBytes = 80
@@ -195,15 +194,8 @@ func (h *Histogram) observe(v float64, n uint64, top bool) {
 	if n != 1 {
 		x = v * float64(n)
 	}
-	for {
-		old := h.sum.Load()
-		if h.sum.CompareAndSwap(old, math.Float64bits(math.Float64frombits(old)+x)) {
-			break
-		}
-		if top {
-			h.contend(casFailWeight)
-			top = false // once per observation
-		}
+	if _, _, contended := addFloat(&h.sum, x, false); contended && top {
+		h.contend(casFailWeight) // once per observation
 	}
 	oct := exp - (1023 + histMinExp)
 	if oct < 0 {

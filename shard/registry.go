@@ -6,7 +6,6 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
-	"unsafe"
 
 	"github.com/cespare/xxhash/v2"
 )
@@ -509,11 +508,8 @@ type lookupShard struct {
 	mu sync.Mutex
 	t  atomic.Pointer[table]
 	n  int
-	_  [cacheLine - (unsafe.Sizeof(sync.Mutex{})+unsafe.Sizeof(atomic.Pointer[table]{})+unsafe.Sizeof(int(0)))%cacheLine]byte
+	_  linePad
 }
-
-// cacheLine is 128, not 64: adjacent-line prefetch on x86 pairs 64-byte lines.
-const cacheLine = 128
 
 // table is an open-addressing hash table with linear probing. Slots are published with atomic
 // stores, so readers need no lock; a full table is replaced, never resized in place.

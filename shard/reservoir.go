@@ -51,11 +51,10 @@ type resStripes struct {
 	subs []resStripe
 }
 
-// resStripe pads a sub-reservoir so that no two share a cache line. (The pad cannot be computed
-// from unsafe.Sizeof(Reservoir{}): Reservoir refers to this type.)
+// resStripe pads a sub-reservoir so that no two share a cache line, wherever the array starts.
 type resStripe struct {
 	r Reservoir
-	_ [cacheLine - 16]byte
+	_ linePad
 }
 
 // Observe records v. NaN and ±Inf are not recorded; Swap reports how many there were.

@@ -59,12 +59,12 @@ func stackHint() uint64 {
 // collision count, written on collisions, is on another cache line, and once the interval's
 // resalts are spent a collision only reads it.
 type stripePicker struct {
-	_     [cacheLine]byte
+	_     linePad
 	salt  atomic.Uint64
 	shift uint // 64 - log2(stripes)
-	_     [cacheLine - 16]byte
+	_     linePad
 	fails atomic.Uint32 // collisions this interval, up to resaltAfter·maxResalts
-	_     [cacheLine]byte
+	_     linePad
 }
 
 // maxResalts bounds the resalts in one interval. Two goroutines that keep colliding on 8 stripes

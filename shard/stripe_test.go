@@ -8,6 +8,9 @@ import (
 	"sync/atomic"
 	"testing"
 	"time"
+	"unsafe"
+
+	"golang.org/x/sys/cpu"
 )
 
 // TestStripeAfterContention: a cell stripes at the stripeAfter-th contended update of one
@@ -356,5 +359,28 @@ func TestPickerResaltsBounded(t *testing.T) {
 	}
 	if i := p.pick(); i < 0 || i >= 8 {
 		t.Errorf("pick: got %d, want in [0, 8)", i)
+	}
+}
+
+// TestPaddedStrides: every array of cells that different cores update has a stride of at least
+// the cell's size plus one pad, so no two cells share a cache line (or an adjacent-line prefetch
+// pair) wherever the array starts.
+func TestPaddedStrides(t *testing.T) {
+	pad := unsafe.Sizeof(linePad{})
+	if line := unsafe.Sizeof(cpu.CacheLinePad{}); pad < 2*line {
+		t.Errorf("linePad is %d bytes, want two cache lines (%d each)", pad, line)
+	}
+	for _, tc := range []struct {
+		name         string
+		stride, cell uintptr
+	}{
+		{"counterStripe", unsafe.Sizeof(counterStripe{}), unsafe.Sizeof(counterStripe{}.v) + unsafe.Sizeof(counterStripe{}.owner)},
+		{"histStripe", unsafe.Sizeof(histStripe{}), unsafe.Sizeof(Histogram{})},
+		{"resStripe", unsafe.Sizeof(resStripe{}), unsafe.Sizeof(Reservoir{})},
+		{"lookupShard", unsafe.Sizeof(lookupShard{}), unsafe.Offsetof(lookupShard{}.n) + unsafe.Sizeof(lookupShard{}.n)},
+	} {
+		if tc.stride < tc.cell+pad {
+			t.Errorf("%s: stride %d bytes, want at least its %d-byte cell + %d", tc.name, tc.stride, tc.cell, pad)
+		}
 	}
 }
