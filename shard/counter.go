@@ -136,11 +136,3 @@ func (c *Counter) Swap() int64 {
 	}
 	return int64(v)
 }
-
-// stripeNow makes c striped as if goroutines had taken turns on it stripeAfterSwitches times, for
-// tests.
-func (c *Counter) stripeNow() {
-	for c.striped.Load() == nil {
-		c.contend()
-	}
-}

@@ -1,5 +1,9 @@
-// Package shard is statshard's series registry: it maps a metric (kind, name, tag set, sample rate)
-// to the value cells that record it, with lock-free lookups on the hot path.
+// Package shard is statshard's series registry: it maps a metric (kind, name, tag set, and a
+// namespace such as a container ID) to the value cells that record it, with lock-free lookups on
+// the hot path. A sample rate is not part of a series: cells take weights (ObserveN).
+//
+// It is the storage of package agent, which is what applications use; it is public so that its
+// layout and guarantees can be read and tested on their own.
 //
 // A series is found by the 64-bit xxhash of the name and tags exactly as the caller passed them; the
 // hash picks one of many cache-line-padded shards and a slot in that shard's open-addressing table,
@@ -12,9 +16,16 @@
 // writers no update is lost and none is counted twice.
 //
 // Flush walks every live series, lets the caller snapshot it, and expires series that were idle for
-// Config.Expiry flushes. A series held by a handle keeps working after expiry: recording into it
-// revives it (see Series.Dead and Registry.Revive). Past Config.MaxSeries, new keys fold into one
-// overflow series per metric name and every fold is counted.
+// Config.Expiry flushes. Past Config.MaxSeries, new keys fold into one overflow series per metric
+// name and every fold is counted.
+//
+// # The recording contract
+//
+// A series held across flushes (a handle) keeps working after expiry only if whoever records into
+// it keeps this rule: after every recording, if Series.Dead reports true, call Registry.Revive.
+// Checking after recording, not before, closes the race with expiry. A recording into a dead
+// series that is not revived is never flushed. Package agent keeps the rule on every path; code
+// that records into a Registry of its own must keep it too, as the example below does.
 //
 // The shard package knows no wire format. All methods are safe for concurrent use unless a comment
 // says otherwise.

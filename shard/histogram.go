@@ -253,13 +253,6 @@ func (st *histStripes) observe(v float64, n uint64) {
 	sub.observe(v, n, false)
 }
 
-// stripeNow makes h striped as if it had met stripeAfter contended updates, for tests.
-func (h *Histogram) stripeNow() {
-	for h.striped.Load() == nil {
-		h.contend(casFailWeight)
-	}
-}
-
 func (h *Histogram) lowerMin(v float64) {
 	nb := math.Float64bits(v) ^ histPosInf
 	for {
@@ -398,36 +391,6 @@ func (sd *histSide) drainNeg(s *HistogramSnapshot) {
 			}
 		}
 	}
-}
-
-// memBytes reports the heap h holds, by the same accounting as histMaxBytes.
-func (h *Histogram) memBytes() int {
-	n := h.ownBytes()
-	if st := h.striped.Load(); st != nil {
-		n += histStripesBytes + len(st.subs)*int(unsafe.Sizeof(histStripe{}))
-		for i := range st.subs {
-			n += st.subs[i].h.ownBytes() - histStructBytes
-		}
-	}
-	return n
-}
-
-// ownBytes is memBytes without the stripes.
-func (h *Histogram) ownBytes() int {
-	n := histStructBytes
-	for i := range h.sides {
-		sd := h.sides[i].Load()
-		if sd == nil {
-			continue
-		}
-		n += histSideBytes
-		for o := range sd.chunks {
-			if sd.chunks[o].Load() != nil {
-				n += histChunkBytes
-			}
-		}
-	}
-	return n
 }
 
 // HistogramSnapshot is what a Histogram recorded in one interval. The zero value is an empty

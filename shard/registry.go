@@ -343,8 +343,8 @@ func (r *Registry) release(e *entry) {
 	e.s.aliases.Add(-1)
 }
 
-// Revive brings an expired series back after a recorder found it dead (see Series.Dead), so what
-// was recorded into it is flushed. If the key was re-created in the meantime, both series are
+// Revive brings an expired series back after a recorder found it dead (see Series.Dead and the
+// package doc's recording contract), so what was recorded into it is flushed. If the key was re-created in the meantime, both series are
 // flushed; that can only happen to a handle that outlived expiry while its key was also used by
 // name, and counters still add up.
 func (r *Registry) Revive(s *Series) {

@@ -122,13 +122,6 @@ func (r *Reservoir) contend() {
 	r.striped.CompareAndSwap(nil, st)
 }
 
-// stripeNow makes r striped as if it had met stripeAfter contended Observes, for tests.
-func (r *Reservoir) stripeNow() {
-	for r.striped.Load() == nil {
-		r.contend()
-	}
-}
-
 // fill allocates the sample buffers on the first value. Called with r.mu held.
 func (r *Reservoir) fill(v float64, w uint32) {
 	n := r.Cap
