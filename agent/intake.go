@@ -1,7 +1,6 @@
 package agent
 
 import (
-	"bytes"
 	"errors"
 	"fmt"
 	"math"
@@ -147,22 +146,10 @@ type lineParser struct {
 func (in *Intake) handle(p *lineParser, dgs [][]byte) {
 	var lines uint64
 	for _, d := range dgs {
-		for len(d) > 0 {
-			var line []byte
-			if i := bytes.IndexByte(d, '\n'); i >= 0 {
-				line, d = d[:i], d[i+1:]
-			} else {
-				line, d = d, nil
-			}
-			if len(line) > 0 && line[len(line)-1] == '\r' {
-				line = line[:len(line)-1]
-			}
-			if len(line) == 0 {
-				continue
-			}
+		statsd.SplitLines(d, func(line []byte) {
 			lines++
 			in.line(p, line)
-		}
+		})
 	}
 	in.datagrams.Add(uint64(len(dgs)))
 	in.lines.Add(lines)

@@ -375,10 +375,10 @@ func cut(s string, sep byte) (before, after string, found bool) {
 }
 
 // SplitLines calls fn for each non-empty line of a DogStatsD datagram, the
-// lines being separated by '\n' (a final '\n' and empty lines are fine).
-// Each line excludes its '\n' and is capped at its own length, so appending
-// to it cannot overwrite the next line. fn may pass the line to Parse.
-// SplitLines does not allocate.
+// lines being separated by '\n' or "\r\n" (a final separator and empty
+// lines are fine). Each line excludes its separator and is capped at its own
+// length, so appending to it cannot overwrite the next line. fn may pass the
+// line to Parse. SplitLines does not allocate.
 func SplitLines(datagram []byte, fn func(line []byte)) {
 	for len(datagram) > 0 {
 		line := datagram[:len(datagram):len(datagram)]
@@ -386,6 +386,9 @@ func SplitLines(datagram []byte, fn func(line []byte)) {
 			line, datagram = datagram[:i:i], datagram[i+1:]
 		} else {
 			datagram = nil
+		}
+		if n := len(line); n > 0 && line[n-1] == '\r' {
+			line = line[: n-1 : n-1]
 		}
 		if len(line) > 0 {
 			fn(line)

@@ -368,6 +368,8 @@ func TestSplitLines(t *testing.T) {
 		{"a:1|c\n", []string{"a:1|c"}},
 		{"a:1|c\nb:2|g\n\n_sc|x|0", []string{"a:1|c", "b:2|g", "_sc|x|0"}},
 		{"\na\n\nb", []string{"a", "b"}},
+		{"a:1|c\r\nb:2|c\r\n\r\n", []string{"a:1|c", "b:2|c"}}, // CRLF, as some clients send
+		{"a\rb\n", []string{"a\rb"}},                           // only a '\r' before '\n' ends a line
 	}
 	for _, tt := range tests {
 		var got []string
