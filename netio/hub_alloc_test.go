@@ -18,7 +18,7 @@ func hubDiscard(c net.Conn) {
 // TestHubBroadcastAllocs measures Broadcast with live clients. AllocsPerRun counts every
 // goroutine's allocations, so the writers' wake-ups are measured too.
 func TestHubBroadcastAllocs(t *testing.T) {
-	if hubRaceEnabled {
+	if raceEnabled {
 		t.Skip("the race detector allocates")
 	}
 	h := hubStart(t, HubConfig{})
@@ -38,7 +38,7 @@ func TestHubBroadcastAllocs(t *testing.T) {
 // TestHubFlushAllocs measures one writer wake-up on its own: take what is queued, build the
 // vector, set the deadline, writev.
 func TestHubFlushAllocs(t *testing.T) {
-	if hubRaceEnabled {
+	if raceEnabled {
 		t.Skip("the race detector allocates")
 	}
 	ln, err := net.Listen("tcp", "127.0.0.1:0")

@@ -226,7 +226,7 @@ func TestBucketsConcurrent(t *testing.T) {
 }
 
 func TestBucketsAllocs(t *testing.T) {
-	if histRaceEnabled {
+	if raceEnabled {
 		t.Skip("allocation counts are meaningless under -race")
 	}
 	b, err := NewBuckets([]float64{1, 2, 4, 8, 16, 32, 64, 128, 256, 512})

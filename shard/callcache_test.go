@@ -45,7 +45,7 @@ func TestLookupCallSkipsExpired(t *testing.T) {
 }
 
 func TestLookupCallNoAllocs(t *testing.T) {
-	if histRaceEnabled {
+	if raceEnabled {
 		t.Skip("allocation counts are not meaningful under -race")
 	}
 	r := New(Config{}, testCanon)

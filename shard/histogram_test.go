@@ -524,7 +524,7 @@ func TestHistogramMemory(t *testing.T) {
 }
 
 func TestHistogramAllocs(t *testing.T) {
-	if histRaceEnabled {
+	if raceEnabled {
 		t.Skip("allocation counts are meaningless under -race")
 	}
 	vs := histSeq(1024, 16, func(r *rand.Rand) float64 { return math.Exp(r.NormFloat64()*2) - 3 })

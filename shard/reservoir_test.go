@@ -157,7 +157,7 @@ func TestReservoirConcurrent(t *testing.T) {
 }
 
 func TestReservoirAllocs(t *testing.T) {
-	if histRaceEnabled {
+	if raceEnabled {
 		t.Skip("allocation counts are meaningless under -race")
 	}
 	r := Reservoir{Cap: 128}

@@ -223,7 +223,7 @@ func TestReservoirStripedUnbiased(t *testing.T) {
 
 // TestStripedAllocs: recording into a striped cell allocates nothing once its stripe is warm.
 func TestStripedAllocs(t *testing.T) {
-	if histRaceEnabled {
+	if raceEnabled {
 		t.Skip("allocation counts are meaningless under -race")
 	}
 	var h Histogram
@@ -327,7 +327,7 @@ func TestCounterStripes(t *testing.T) {
 }
 
 func TestCounterStripedAllocs(t *testing.T) {
-	if histRaceEnabled {
+	if raceEnabled {
 		t.Skip("allocation counts are meaningless under -race")
 	}
 	var c Counter
