@@ -1,9 +1,10 @@
-// Package peertest runs a real prometheus/statsd_exporter for integration tests and reads back
-// what it received through its /metrics page.
+// Package peertest runs real DogStatsD receivers for integration tests and reads back what they
+// received: prometheus/statsd_exporter through its /metrics page ([Start]), and telegraf's statsd
+// input through a JSON lines file ([StartTelegraf]).
 //
 // It is imported only by _test.go files and uses the standard library only, so it adds nothing to
-// go.mod. Every exporter it starts listens on loopback (and optionally a unix socket in a
-// temporary directory) and is stopped when the test ends.
+// go.mod. Every receiver it starts listens on loopback (and, for the exporter, optionally a unix
+// socket in a temporary directory) and is stopped when the test ends.
 //
 // Usage:
 //
@@ -21,8 +22,9 @@
 //		})
 //	}
 //
-// The exporter binary comes from $STATSD_EXPORTER or $PATH (see [Binary]); tests skip when it is
-// missing unless STATSHARD_REQUIRE_PEERS=1, as in CI, makes them fail instead.
+// The exporter binary comes from $STATSD_EXPORTER or $PATH (see [Binary]), telegraf from $TELEGRAF
+// or $PATH (see [TelegrafBinary]); tests skip when one is missing unless STATSHARD_REQUIRE_PEERS=1,
+// as in CI, makes them fail instead.
 //
 // statsd_exporter turns '.' in names into '_', DogStatsD tags into labels, counters into
 // cumulative Prometheus counters (it rejects negative increments), gauges into gauges, and
@@ -33,6 +35,19 @@
 // (peertest_probe_<pid>_<n>{transport="udp"|"unixgram"}); assertions should name the series they
 // expect rather than count all series.
 //
+// [Telegraf] documents how telegraf maps DogStatsD (integer counters, relative signed gauges,
+// distributions one point per value with the rate ignored, no unix datagram socket) and the
+// cumulative configuration that makes its latest point of a series that series' total:
+//
+//	tg := peertest.StartTelegraf(t, peertest.TelegrafOptions{})
+//	// ... send "req.count:3|c|#env:prod" to tg.UDPAddr ...
+//	tg.WaitFor(t, 5*time.Second, func(m *peertest.TelegrafMetrics) bool {
+//		p, _ := m.Last("req_count", "env", "prod")
+//		v, _ := p.Int("value")
+//		return v == 3
+//	})
+//
 // The functions that take a testing.TB call t.Fatal and t.Skip, so call them from the test's
-// own goroutine. Metrics values are plain maps and are not safe for concurrent writes.
+// own goroutine. Metrics values are plain maps and are not safe for concurrent writes; a
+// TelegrafMetrics is an immutable snapshot, and one Telegraf may serve parallel subtests.
 package peertest
