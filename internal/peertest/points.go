@@ -3,7 +3,6 @@ package peertest
 import (
 	"bytes"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"maps"
 	"slices"
@@ -22,7 +21,8 @@ type Point struct {
 	// Tags are the point's other tags. Never nil; never modified after the point is read.
 	Tags map[string]string
 	// Fields hold each field's value exactly as telegraf wrote it, so an integer counter of
-	// -9223372036854775808 or a float of 9.99999999999999e+18 keeps every digit.
+	// -9223372036854775808 or a float of 9.99999999999999e+18 keeps every digit. A field JSON
+	// cannot carry is missing: telegraf writes a NaN gauge as a point with no fields at all.
 	Fields map[string]json.Number
 	// Time is the gather time telegraf stamped the point with.
 	Time time.Time
@@ -185,7 +185,8 @@ func tagMap(pairs []string) map[string]string {
 }
 
 // parsePoint parses one line of telegraf's JSON output with json_timestamp_units = "1ms":
-// {"fields":{...},"name":"...","tags":{...},"timestamp":<ms>}. Every field must be a number.
+// {"fields":{...},"name":"...","tags":{...},"timestamp":<ms>}. Every field must be a number;
+// there may be none (a NaN gauge).
 func parsePoint(line []byte) (Point, error) {
 	var raw struct {
 		Fields    map[string]any    `json:"fields"`
@@ -222,9 +223,6 @@ func parsePoint(line []byte) (Point, error) {
 			return Point{}, fmt.Errorf("bad JSON line %q: field %q is %T, want a number", line, k, v)
 		}
 		p.Fields[k] = n
-	}
-	if len(p.Fields) == 0 {
-		return Point{}, errors.New("bad JSON line " + strconv.Quote(string(line)) + ": no fields")
 	}
 	return p, nil
 }

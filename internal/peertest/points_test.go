@@ -33,12 +33,18 @@ func TestParsePoint(t *testing.T) {
 	if f.Fields["value"] != "9.99999999999999e+18" {
 		t.Errorf("Fields keeps the text: got %q", f.Fields["value"])
 	}
+	nan, err := parsePoint([]byte(`{"fields":{},"name":"nan_g","tags":{"metric_type":"gauge"},"timestamp":1}`))
+	if err != nil || len(nan.Fields) != 0 {
+		t.Errorf("a NaN gauge's point (no fields): got %v %v, want a point without fields", nan, err)
+	}
+	if _, ok := nan.Value(); ok {
+		t.Errorf("Value of a point without fields: got ok, want missing")
+	}
 	for _, bad := range []string{
 		`not json`,
 		`{"fields":{"value":1},"tags":{},"timestamp":1}`,
 		`{"fields":{"value":1},"name":"x","tags":{}}`,
 		`{"fields":{"value":"s"},"name":"x","tags":{},"timestamp":1}`,
-		`{"fields":{},"name":"x","tags":{},"timestamp":1}`,
 		`{"fields":{"value":1},"name":"x","tags":{},"timestamp":1} {}`,
 	} {
 		if _, err := parsePoint([]byte(bad)); err == nil {

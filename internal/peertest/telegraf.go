@@ -76,7 +76,9 @@ type TelegrafOptions struct {
 //     fractional count.
 //   - Gauges ("g"): field "value", a float64. A value with a leading '+' or '-' is added to the
 //     current value (statsd's relative gauges), so "-5|g" after "3|g" reads -2, and a negative value
-//     is set only by "0|g" then "-5|g"; "@rate" is ignored.
+//     is set only by "0|g" then "-5|g"; "@rate" is ignored. "NaN|g" is kept but written as a point
+//     with no fields (JSON has no NaN); a value out of float64 range ("1e999") is rejected with a
+//     log line.
 //   - Timings and histograms ("ms", "h"): one point per series with fields count (int64), sum, mean,
 //     median, stddev, upper (the maximum), lower (the minimum) and "<p>_percentile" per configured
 //     percentile. Values are not converted (milliseconds stay milliseconds). "@rate" adds the value

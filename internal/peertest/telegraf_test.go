@@ -39,7 +39,8 @@ func TestTelegrafMapping(t *testing.T) {
 		"tm.set:|s", // the empty member counts
 		"tm.stamped:4|g|T1700000000",
 		"tm.big:9223372036854775807|c",
-		"tm.big:1|c", // wraps
+		"tm.nan:NaN|g", // a point without fields
+		"tm.big:1|c",   // wraps
 	}, "\n"))
 	// A gather can fall between two lines of the datagram: wait for the last line's effect.
 	m := tg.WaitFor(t, 10*time.Second, func(m *TelegrafMetrics) bool {
@@ -103,6 +104,9 @@ func TestTelegrafMapping(t *testing.T) {
 	}
 	if slices.Sort(dist); !slices.Equal(dist, []float64{7, 9}) {
 		t.Errorf("tm_dist points: got %v, want [7 9] (one point per value, the rate ignored)", dist)
+	}
+	if p, ok := m.Last("tm_nan"); !ok || len(p.Fields) != 0 {
+		t.Errorf("tm_nan: got %v (found %v), want a point with no fields", p, ok)
 	}
 	if ps := m.Series("tm_multi"); len(ps) != 0 {
 		t.Errorf("tm_multi: got %v, want no point (multi-value lines rejected)", ps)
