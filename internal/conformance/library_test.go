@@ -394,10 +394,8 @@ func testDistributionRaw(t *testing.T, c *libRun) {
 
 func testDistributionMultiValue(t *testing.T, c *libRun) {
 	r := c.recorder(agent.Config{Statsd: agent.StatsdConfig{MultiValue: true}})
-	var vals []float64
 	for i := 1; i <= 20; i++ {
 		r.ObserveDistribution(c.n("mv"), float64(i))
-		vals = append(vals, float64(i))
 	}
 	rb := c.finish(r)
 	lines := named(rb.wire, c.n("mv"), "d")
