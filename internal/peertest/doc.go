@@ -29,7 +29,13 @@
 // statsd_exporter turns '.' in names into '_', DogStatsD tags into labels, counters into
 // cumulative Prometheus counters (it rejects negative increments), gauges into gauges, and
 // timers, histograms and distributions into summaries unless [Options.MappingConfig] asks for
-// histograms. Timer values in ms are exported in seconds.
+// histograms. Timer values in ms are exported in seconds. A leading '+' or '-' makes a gauge
+// relative. A sampled timer, histogram or distribution value is recorded int(1/rate) times, so a
+// rate whose inverse falls just below an integer (1/93 parsed back is 92.99...) loses one. It has no
+// sets: a set line is a sample error (statsd_exporter_sample_errors_total reason "malformed_value"
+// for a non-numeric member, "illegal_event" for a numeric one) and nothing is exported. It reads
+// DogStatsD 1.1 multi-value lines ("name:1:2|d"), drops "|T" timestamps, and makes "|c:<id>" a
+// container_id label.
 //
 // Each [StatsdExporter] exposes the probe gauges used to detect readiness
 // (peertest_probe_<pid>_<n>{transport="udp"|"unixgram"}); assertions should name the series they
