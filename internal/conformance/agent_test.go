@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"sync"
 	"syscall"
@@ -22,7 +23,8 @@ import (
 type agentProc struct {
 	cmd  *exec.Cmd
 	conn net.Conn
-	http string // the -http address, "" when off
+	http string // the address -http bound
+	sent int    // lines sent to the intake
 
 	mu  sync.Mutex
 	out strings.Builder
@@ -53,50 +55,28 @@ func (a *agentProc) exited() bool {
 }
 
 // startAgent runs the agent listening on network ("udp" or "unixgram") and sending to upstream,
-// with the suite's flags (-interval 100ms -tcp off -http off -telemetry=false) and then extra,
-// which may override them. It waits for the agent's "started" log line, which it writes once its
-// intake is bound. A start that loses its port to another process is retried, 3 starts in all.
+// with the suite's flags (-interval 100ms -tcp off -http 127.0.0.1:0 -telemetry=false) and then
+// extra, which may override them. It waits for the agent's "started" log line, which it writes once
+// its intake is bound, and reads from it the addresses the agent bound. The UDP intake asks for
+// port 0: a port picked by the test and closed could be taken meanwhile by another agent, and with
+// SO_REUSEPORT the two would share it silently. The -http listener is there for its
+// statshard_lines_received_total: SIGTERM closes the intake and drops what it has not read yet, so
+// finish waits until every line sent was read.
 func startAgent(t *testing.T, network, upstream string, extra ...string) *agentProc {
 	t.Helper()
-	for attempt := 1; ; attempt++ {
-		a, clash := launchAgent(t, network, upstream, extra, attempt == 3)
-		if !clash {
-			return a
-		}
-		t.Logf("agent start %d lost a port to another process, retrying:\n%s", attempt, a.log())
-	}
-}
-
-func launchAgent(t *testing.T, network, upstream string, extra []string, last bool) (*agentProc, bool) {
-	t.Helper()
-	var listen, dial string
-	switch network {
-	case "udp":
-		c, err := net.ListenPacket("udp", "127.0.0.1:0")
-		if err != nil {
-			t.Fatal(err)
-		}
-		dial = c.LocalAddr().String()
-		c.Close()
-		listen = "udp://" + dial
-	case "unixgram":
-		dial = filepath.Join(shortDir(t), "agent.sock")
-		listen = "unixgram://" + dial
+	listen := "udp://127.0.0.1:0"
+	if network == "unixgram" {
+		listen = "unixgram://" + filepath.Join(shortDir(t), "agent.sock")
 	}
 	args := append([]string{
 		"-listen", listen,
 		"-upstream", upstream,
 		"-interval", "100ms",
 		"-tcp", "off",
-		"-http", "off",
+		"-http", "127.0.0.1:0",
 		"-telemetry=false",
 	}, extra...)
 	a := &agentProc{done: make(chan struct{})}
-	for i, v := range args {
-		if v == "-http" && i+1 < len(args) && args[i+1] != "off" {
-			a.http = args[i+1]
-		}
-	}
 	a.cmd = exec.Command(agentBin, args...)
 	a.cmd.Stdout = a
 	a.cmd.Stderr = a
@@ -121,11 +101,13 @@ func launchAgent(t *testing.T, network, upstream string, extra []string, last bo
 		}
 	})
 	deadline := time.Now().Add(readTimeout)
-	for !strings.Contains(a.log(), `msg="statshard agent started"`) {
+	var started []string
+	for started == nil {
+		started = startedLine.FindStringSubmatch(a.log())
+		if started != nil {
+			break
+		}
 		if a.exited() {
-			if !last && strings.Contains(a.log(), "address already in use") {
-				return a, true
-			}
 			first, _, _ := strings.Cut(strings.TrimSpace(a.log()), "\n")
 			t.Fatalf("agent %v exited at start: %v: %s (whole output below)", extra, a.err, first)
 		}
@@ -134,13 +116,18 @@ func launchAgent(t *testing.T, network, upstream string, extra []string, last bo
 		}
 		time.Sleep(5 * time.Millisecond)
 	}
+	_, dial, _ := strings.Cut(started[1], "://")
+	a.http = started[2]
 	conn, err := net.Dial(network, dial)
 	if err != nil {
 		t.Fatal(err)
 	}
 	a.conn = conn
-	return a, false
+	return a
 }
+
+// startedLine is the agent's start log line, with the intake address and the -http address bound.
+var startedLine = regexp.MustCompile(`msg="statshard agent started".* listen=\[(\S+)\].* http=(\S+)`)
 
 // send sends one datagram of lines to the agent's intake.
 func (a *agentProc) send(t *testing.T, lines ...string) {
@@ -148,6 +135,7 @@ func (a *agentProc) send(t *testing.T, lines ...string) {
 	if _, err := a.conn.Write([]byte(strings.Join(lines, "\n"))); err != nil {
 		t.Fatalf("send to the agent: %v", err)
 	}
+	a.sent += len(lines)
 }
 
 // sendMany sends the lines in datagrams of at most 1,400 bytes.
@@ -185,7 +173,7 @@ func (a *agentProc) stop(t *testing.T) {
 	}
 }
 
-// metric reads one sample of the agent's /metrics (it must run with -http).
+// metric reads one sample of the agent's /metrics.
 func (a *agentProc) metric(t *testing.T, name string) float64 {
 	t.Helper()
 	resp, err := http.Get("http://" + a.http + "/metrics")
@@ -233,9 +221,11 @@ func (c *agentRun) start(extra ...string) *agentProc {
 	return startAgent(c.t, c.net, c.tee.addr, extra...)
 }
 
-// finish stops the agent (its final flush) and reads back.
+// finish waits until the agent has read every line sent, stops it (its final flush) and reads
+// back.
 func (c *agentRun) finish(a *agentProc) readBack {
 	c.t.Helper()
+	a.waitLines(c.t, float64(a.sent))
 	a.stop(c.t)
 	return c.tee.sync(c.t, c.rc)
 }
@@ -521,17 +511,10 @@ func testAgentEmptySet(t *testing.T, c *agentRun) {
 }
 
 // startOneInterval starts an agent whose interval is an hour, so that SIGTERM's final flush makes
-// everything sent one interval, with -http so that waitLines can tell when the intake has read
-// every line.
+// everything sent one interval.
 func (c *agentRun) startOneInterval() *agentProc {
 	c.t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		c.t.Fatal(err)
-	}
-	httpAddr := l.Addr().String()
-	l.Close()
-	return c.start("-interval", "1h", "-http", httpAddr)
+	return c.start("-interval", "1h")
 }
 
 // waitLines waits until the agent has received n lines.
@@ -585,7 +568,6 @@ func testAgentUnrepresentable(t *testing.T, c *agentRun) {
 	a := c.startOneInterval()
 	x, other := c.n("x"), c.n("other")
 	a.send(t, x+":1|c", x+":1e308|c", x+":1|c", x+":1|c", x+":1e308|c", x+":1|c", x+":1|c", other+":2|c")
-	a.waitLines(t, 8)
 	rb := c.finish(a)
 	rb.expEq(t, other, nil, 2, "another series of the interval")
 	v, ok := rb.exp.Get(promName(x))
