@@ -558,7 +558,7 @@ func testAgentCounterOverflow(t *testing.T, c *agentRun) {
 	rb.expNear(t, big, nil, 9.99999999999999e18, 1e-12, fmt.Sprintf("10,000 × 999999999999999 in one interval, forwarded as %q", raws(bl)))
 	if rb.tg != nil && len(bl) > 0 {
 		// telegraf limitation: int64 counters cannot hold 9.99999999999999e18 (> 2^63-1).
-		model := telegrafCounter(bl)
+		model := telegrafCounter(bl, rb.tgArch)
 		rb.tgInt(t, big, "value", nil, model, "telegraf's int64 arithmetic on "+strings.Join(raws(bl), " "))
 		t.Logf("telegraf limitation: int64 counters; for %q it reads %d", raws(bl), model)
 	}
@@ -584,7 +584,7 @@ func testAgentUnrepresentable(t *testing.T, c *agentRun) {
 		t.Errorf("telegraf: nothing to read: no %s line on the wire, want the good values sent", x)
 		return
 	}
-	model := telegrafCounter(ls)
+	model := telegrafCounter(ls, rb.tgArch)
 	rb.tgInt(t, x, "value", nil, model, "telegraf's int64 arithmetic on "+strings.Join(raws(ls), " "))
 	t.Logf("telegraf limitation: int64 counters; for %q it reads %d", raws(ls), model)
 }

@@ -1,12 +1,14 @@
 package conformance
 
 import (
+	"debug/buildinfo"
 	"errors"
 	"fmt"
 	"math"
 	"net"
 	"os"
 	"path/filepath"
+	"runtime"
 	"strconv"
 	"strings"
 	"sync"
@@ -26,14 +28,30 @@ const readTimeout = 15 * time.Second
 type receivers struct {
 	exp *peertest.StatsdExporter // UDP and unixgram
 	tg  *peertest.Telegraf       // UDP only: telegraf's statsd input has no unix datagram socket
+	// tgArch is the GOARCH telegraf was built for, which decides what its int64 conversion of an
+	// out-of-range float gives (see telegrafInt64).
+	tgArch string
 }
 
 func startReceivers(t *testing.T) *receivers {
 	t.Helper()
-	return &receivers{
+	rc := &receivers{
 		exp: peertest.Start(t, peertest.Options{Unixgram: true}),
 		tg:  peertest.StartTelegraf(t, peertest.TelegrafOptions{}),
 	}
+	bi, err := buildinfo.ReadFile(peertest.TelegrafBinary(t))
+	if err != nil {
+		t.Fatalf("telegraf build info: %v", err)
+	}
+	for _, s := range bi.Settings {
+		if s.Key == "GOARCH" {
+			rc.tgArch = s.Value
+		}
+	}
+	if rc.tgArch != "amd64" && rc.tgArch != "arm64" && rc.tgArch != runtime.GOARCH {
+		t.Fatalf("telegraf built for GOARCH=%q: the suite models its counter arithmetic for amd64 and arm64, or the test's own GOARCH", rc.tgArch)
+	}
+	return rc
 }
 
 // ctlPrefix starts the tee's control datagrams, which no DogStatsD line can start with.
@@ -246,6 +264,8 @@ type readBack struct {
 	tg  *peertest.TelegrafMetrics // nil when telegraf is not on the route (unixgram)
 	// wire is every line the sender sent.
 	wire []wireLine
+	// tgArch is the GOARCH of the telegraf binary.
+	tgArch string
 }
 
 // sync sends a marker through the tee to each receiver, waits until each shows it and returns what
@@ -256,7 +276,7 @@ func (x *tee) sync(t *testing.T, rc *receivers) readBack {
 	id := fmt.Sprintf("conf.sync.%d.%d", os.Getpid(), markerSeq.Add(1))
 	x.sendCtl(t, "sync "+id)
 	name := promName(id)
-	rb := readBack{wire: x.lines()}
+	rb := readBack{wire: x.lines(), tgArch: rc.tgArch}
 	rb.exp = rc.exp.WaitFor(t, readTimeout, func(m peertest.Metrics) bool {
 		_, ok := m.Get(name)
 		return ok
@@ -455,11 +475,11 @@ func raws(lines []wireLine) []string {
 	return out
 }
 
-// telegrafCounter is what telegraf v1.37.2 makes of these counter lines: each value parsed as an
-// int64, else as a float64 converted to int64 (out of range: -2^63 on amd64), divided by its
-// rate and truncated, summed in int64 with wrap-around (plugins/inputs/statsd/statsd.go,
+// telegrafCounter is what telegraf v1.37.2, built for arch, makes of these counter lines: each
+// value parsed as an int64, else as a float64 converted to int64 (see telegrafInt64), divided by
+// its rate and truncated, summed in int64 with wrap-around (plugins/inputs/statsd/statsd.go,
 // parseStatsdLine and aggregate).
-func telegrafCounter(lines []wireLine) int64 {
+func telegrafCounter(lines []wireLine, arch string) int64 {
 	var sum int64
 	for _, l := range lines {
 		rate := 0.0
@@ -473,15 +493,37 @@ func telegrafCounter(lines []wireLine) int64 {
 				if err != nil && !errors.Is(err, strconv.ErrRange) {
 					continue // telegraf rejects the line
 				}
-				v = int64(f)
+				v = telegrafInt64(f, arch)
 			}
 			if rate != 0 {
-				v = int64(float64(v) / rate)
+				v = telegrafInt64(float64(v)/rate, arch)
 			}
 			sum += v
 		}
 	}
 	return sum
+}
+
+// telegrafInt64 is int64(f) as a Go binary built for arch computes it. Go leaves the conversion of
+// a float outside int64's range (or NaN) to the hardware: amd64's CVTTSD2SQ gives -2^63, arm64's
+// FCVTZS saturates (NaN gives 0). Any other arch is the test's own (startReceivers checks).
+func telegrafInt64(f float64, arch string) int64 {
+	if f >= -0x1p63 && f < 0x1p63 {
+		return int64(f)
+	}
+	switch arch {
+	case "amd64":
+		return math.MinInt64
+	case "arm64":
+		switch {
+		case f > 0:
+			return math.MaxInt64
+		case f < 0:
+			return math.MinInt64
+		}
+		return 0
+	}
+	return int64(f)
 }
 
 // exporterWeight is how many observations statsd_exporter v0.31.0 records for one sampled

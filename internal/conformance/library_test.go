@@ -697,9 +697,9 @@ func testSampleRates(t *testing.T, c *libRun) {
 		t.Fatalf("wire: %v, want @0.25 counter lines whose scaled total is a multiple of 4 in (0, 1600)", raws(cl))
 	}
 	rb.expEq(t, c.n("c"), nil, want, "kept calls × 1/0.25, as sent "+strings.Join(raws(cl), " "))
-	rb.tgInt(t, c.n("c"), "value", nil, telegrafCounter(cl), "kept calls × 1/0.25, as sent")
-	if rb.tg != nil && telegrafCounter(cl) != int64(want) {
-		t.Errorf("telegraf reads %d for %v, want %v: an integer count divided by a power-of-two rate must be exact", telegrafCounter(cl), raws(cl), want)
+	rb.tgInt(t, c.n("c"), "value", nil, telegrafCounter(cl, rb.tgArch), "kept calls × 1/0.25, as sent")
+	if rb.tg != nil && telegrafCounter(cl, rb.tgArch) != int64(want) {
+		t.Errorf("telegraf reads %d for %v, want %v: an integer count divided by a power-of-two rate must be exact", telegrafCounter(cl, rb.tgArch), raws(cl), want)
 	}
 	hl := named(rb.wire, c.n("h.count"), "c")
 	count, ok := scaled(hl)
@@ -826,7 +826,7 @@ func testCounterOverflow(t *testing.T, c *libRun) {
 		}
 		// telegraf limitation: int64 counters; 2^63 is out of range whatever is sent. The model of
 		// its arithmetic says what it must read for these lines.
-		model := telegrafCounter(ls)
+		model := telegrafCounter(ls, rb.tgArch)
 		rb.tgInt(t, name, "value", nil, model, "telegraf's int64 arithmetic on "+strings.Join(raws(ls), " "))
 		t.Logf("telegraf limitation: int64 counters cannot hold 9223372036854775808; for %v it reads %d", raws(ls), model)
 	}
@@ -854,7 +854,7 @@ func testIntakeUnrepresentable(t *testing.T, c *libRun) {
 		if len(ls) == 0 {
 			t.Errorf("wire: no %s line, want the good values sent", x)
 		} else {
-			model := telegrafCounter(ls)
+			model := telegrafCounter(ls, rb.tgArch)
 			rb.tgInt(t, x, "value", nil, model, "telegraf's int64 arithmetic on "+strings.Join(raws(ls), " "))
 			t.Logf("telegraf limitation: int64 counters; for %v it reads %d", raws(ls), model)
 		}
