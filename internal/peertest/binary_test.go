@@ -7,9 +7,9 @@ import (
 )
 
 func TestFindBinary(t *testing.T) {
-	const onPath = "/usr/bin/statsd_exporter"
 	tests := []struct {
 		name         string
+		peer         peer // zero means exporterPeer
 		env          map[string]string
 		exists       map[string]bool // names lookPath resolves
 		wantPath     string
@@ -19,7 +19,7 @@ func TestFindBinary(t *testing.T) {
 		{
 			name:     "found in PATH",
 			exists:   map[string]bool{"statsd_exporter": true},
-			wantPath: onPath,
+			wantPath: "/usr/bin/statsd_exporter",
 		},
 		{
 			name:    "missing, skip by default",
@@ -40,7 +40,7 @@ func TestFindBinary(t *testing.T) {
 			name:         "found and required",
 			env:          map[string]string{"STATSHARD_REQUIRE_PEERS": "1"},
 			exists:       map[string]bool{"statsd_exporter": true},
-			wantPath:     onPath,
+			wantPath:     "/usr/bin/statsd_exporter",
 			wantRequired: true,
 		},
 		{
@@ -61,6 +61,34 @@ func TestFindBinary(t *testing.T) {
 			wantRequired: true,
 			wantErr:      "/opt/gone",
 		},
+		{
+			name:     "telegraf found in PATH",
+			peer:     telegrafPeer,
+			exists:   map[string]bool{"telegraf": true},
+			wantPath: "/usr/bin/telegraf",
+		},
+		{
+			name:     "telegraf: $TELEGRAF wins over PATH",
+			peer:     telegrafPeer,
+			env:      map[string]string{"TELEGRAF": "/opt/tg", "STATSD_EXPORTER": "/opt/se"},
+			exists:   map[string]bool{"/opt/tg": true, "/opt/se": true, "telegraf": true},
+			wantPath: "/opt/tg",
+		},
+		{
+			name:         "telegraf missing, required, hint names the build tags",
+			peer:         telegrafPeer,
+			env:          map[string]string{"STATSHARD_REQUIRE_PEERS": "1", "STATSD_EXPORTER": "/opt/se"},
+			exists:       map[string]bool{"/opt/se": true, "statsd_exporter": true},
+			wantRequired: true,
+			wantErr:      "go install -tags custom,inputs.statsd,outputs.file,serializers.json github.com/influxdata/telegraf/cmd/telegraf@v1.37.2",
+		},
+		{
+			name:    "telegraf: $TELEGRAF names a missing file",
+			peer:    telegrafPeer,
+			env:     map[string]string{"TELEGRAF": "/opt/gone"},
+			exists:  map[string]bool{"telegraf": true},
+			wantErr: `$TELEGRAF="/opt/gone" is not usable`,
+		},
 	}
 	errNotFound := errors.New("not found")
 	for _, tt := range tests {
@@ -70,12 +98,16 @@ func TestFindBinary(t *testing.T) {
 				if !tt.exists[name] {
 					return "", errNotFound
 				}
-				if name == "statsd_exporter" {
-					return onPath, nil
+				if !strings.Contains(name, "/") {
+					return "/usr/bin/" + name, nil
 				}
 				return name, nil
 			}
-			path, required, err := findBinary(getenv, lookPath)
+			p := tt.peer
+			if p == (peer{}) {
+				p = exporterPeer
+			}
+			path, required, err := findBinary(p, getenv, lookPath)
 			if path != tt.wantPath || required != tt.wantRequired {
 				t.Errorf("got path %q required %v, want %q %v", path, required, tt.wantPath, tt.wantRequired)
 			}

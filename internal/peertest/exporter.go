@@ -135,14 +135,17 @@ type launchConfig struct {
 	httpAddr, udpAddr, unixPath, mapping string
 }
 
-// launchError is a failed launch with the exporter's output, which usually says why.
+// launchError is a failed launch with the peer's output, which usually says why.
 type launchError struct {
 	err       error
+	peer      string // the command: "statsd_exporter", "telegraf"
 	output    string
 	portClash bool // a listener could not bind: another process took a picked port meanwhile
 }
 
-func (e *launchError) Error() string { return e.err.Error() + "\nexporter output:\n" + e.output }
+func (e *launchError) Error() string {
+	return e.err.Error() + "\n" + e.peer + " output:\n" + e.output
+}
 func (e *launchError) Unwrap() error { return e.err }
 
 // launch starts one exporter and waits for it to be ready. On error the process is stopped and
@@ -177,7 +180,7 @@ func launch(ctx context.Context, bin string, c launchConfig) (*StatsdExporter, e
 	if err := e.awaitReady(ctx); err != nil {
 		p.stop()
 		out := p.out.String()
-		return nil, &launchError{err: err, output: out, portClash: strings.Contains(out, "address already in use")}
+		return nil, &launchError{err: err, peer: exporterPeer.command, output: out, portClash: isPortClash(out)}
 	}
 	return e, nil
 }
@@ -186,7 +189,7 @@ func launch(ctx context.Context, bin string, c launchConfig) (*StatsdExporter, e
 // every poll because datagrams sent before the exporter binds are lost.
 func (e *StatsdExporter) awaitReady(ctx context.Context) error {
 	start := time.Now()
-	probe := fmt.Sprintf("peertest_probe_%d_%d", os.Getpid(), probeSeq.Add(1))
+	probe := nextProbe()
 	// A scrape must not outlive the exporter: when it died of a port clash, whoever holds the
 	// HTTP port may accept the connection and never answer.
 	ctx, cancel := context.WithCancel(ctx)
@@ -250,6 +253,13 @@ func (e *StatsdExporter) awaitReady(ctx context.Context) error {
 		return fmt.Errorf("peertest: statsd_exporter not ready after %v: %v", time.Since(start).Round(time.Millisecond), lastErr)
 	}
 }
+
+// isPortClash reports whether a peer's output says a listener could not bind its address.
+func isPortClash(output string) bool { return strings.Contains(output, "address already in use") }
+
+// nextProbe returns a probe metric name no other peer started by this or a parallel test binary
+// can show: the pid and a sequence number are in it.
+func nextProbe() string { return fmt.Sprintf("peertest_probe_%d_%d", os.Getpid(), probeSeq.Add(1)) }
 
 func (m Metrics) has(probe, transport string) bool {
 	_, ok := m.Get(probe, "transport", transport)
