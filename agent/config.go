@@ -44,12 +44,14 @@ type Config struct {
 	Tags []string
 
 	// MaxSeries caps the live series; past it new keys fold into one overflow series per metric
-	// name, tagged "overflow:true", and each fold is counted. Zero means 100,000; negative, no cap.
+	// name, tagged "overflow:true", and each fold is counted. Zero means shard.DefaultMaxSeries;
+	// negative, no cap.
 	MaxSeries int
 	// Expiry is how many consecutive intervals a series may stay untouched before it is removed.
-	// Zero means 6; negative disables expiry. A handle keeps working after its series expires.
+	// Zero means shard.DefaultExpiry; negative disables expiry. A handle keeps working after its series expires.
 	Expiry int
-	// MaxSetSize bounds the distinct values a set keeps per interval. Zero means 1024.
+	// MaxSetSize bounds the distinct values a set keeps per interval. Zero means
+	// shard.DefaultMaxSetSize.
 	MaxSetSize int
 
 	// Histograms chooses how histograms and distributions are exported.
@@ -77,8 +79,8 @@ type StatsdConfig struct {
 	// (for a console or tests), and if it has a Flush() error method (like bufio.Writer), Flush is
 	// called at the end of each flush. Address is then ignored.
 	Writer io.Writer
-	// MaxPacketSize is the largest payload in bytes. Zero means 1432 for UDP (safe for a 1500-byte
-	// MTU) and 8192 for Unix datagram sockets and Writer.
+	// MaxPacketSize is the largest payload in bytes. Zero means statsd.DefaultMaxUDP for UDP (safe
+	// for a 1500-byte MTU) and statsd.DefaultMaxUnix for Unix datagram sockets and Writer.
 	MaxPacketSize int
 	// ContainerID, when set, is sent with every line as "|c:<id>" (DogStatsD 1.2).
 	ContainerID string
@@ -90,9 +92,11 @@ type StatsdConfig struct {
 	// ResendGauges keeps sending a gauge's last value on every flush, not only in intervals it was
 	// set in, until the series expires.
 	ResendGauges bool
-	// ResolveInterval is how often a DNS name in Address is re-resolved. Zero means 30s.
+	// ResolveInterval is how often a DNS name in Address is re-resolved. Zero means
+	// netio.DefaultResolveInterval.
 	ResolveInterval time.Duration
-	// WriteTimeout bounds how long one flush waits for a full socket buffer. Zero means 1s.
+	// WriteTimeout bounds how long one flush waits for a full socket buffer. Zero means
+	// netio.DefaultWriteTimeout.
 	WriteTimeout time.Duration
 }
 

@@ -65,9 +65,10 @@ type TCPConfig struct {
 	// its WriteTimeout disconnects it — only for trusted, fast clients.
 	BufferSize int
 	// WriteTimeout is the deadline of every write to a client; a client that misses it is
-	// disconnected. Zero means 5s.
+	// disconnected. Zero means netio.DefaultHubWriteTimeout.
 	WriteTimeout time.Duration
-	// CloseTimeout bounds how long Close lets clients receive what is queued. Zero means 2s.
+	// CloseTimeout bounds how long Close lets clients receive what is queued. Zero means
+	// netio.DefaultHubCloseTimeout.
 	CloseTimeout time.Duration
 	// Snapshot, when true, sends a new client the current value of every counter (set_counter,
 	// the total since the recorder started, flushed or not, fractional adds included, rounded

@@ -32,18 +32,18 @@ type HubConfig struct {
 	Addr string
 	// MaxClients is how many clients may be connected at once; further connections are accepted
 	// and closed at once, counted in HubStats.Rejected, unless one evicts an idle client (see
-	// EvictAfter). Zero means 64.
+	// EvictAfter). Zero means DefaultHubMaxClients.
 	MaxClients int
 	// ClientQueue is how many frames may wait for each client's writer; beyond it the oldest are
 	// dropped (HubStats.DroppedSlow). The writer also holds the frames of the write in progress.
-	// Zero means 1024. Negative means no limit: DANGER, a client that stops reading then pins
+	// Zero means DefaultHubQueue. Negative means no limit: DANGER, a client that stops reading then pins
 	// every frame broadcast until its write misses WriteTimeout, which may be a lot of memory.
 	ClientQueue int
 	// WriteTimeout is the deadline for every write to a client; a client whose write misses it
-	// is disconnected (HubStats.TimedOut). Zero means 5s.
+	// is disconnected (HubStats.TimedOut). Zero means DefaultHubWriteTimeout.
 	WriteTimeout time.Duration
 	// CloseTimeout is how long Close lets clients drain their queues before disconnecting them.
-	// Zero means 2s.
+	// Zero means DefaultHubCloseTimeout.
 	CloseTimeout time.Duration
 	// EvictAfter lets a new connection in when MaxClients are connected: the client that has gone
 	// longest without a completed write is disconnected to make room (HubStats.Evicted), if that

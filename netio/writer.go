@@ -13,10 +13,14 @@ import (
 	"time"
 )
 
+// Defaults for WriterConfig's zero fields.
 const (
-	defaultResolveInterval = 30 * time.Second
-	defaultWriteTimeout    = time.Second
-	defaultBatchSize       = 64
+	DefaultResolveInterval = 30 * time.Second
+	DefaultWriteTimeout    = time.Second
+)
+
+const (
+	defaultBatchSize = 64
 	// maxBatchSize is Linux's UIO_MAXIOV: sendmmsg silently caps vlen there.
 	maxBatchSize = 1024
 	// redialPacing spaces dial attempts to a missing destination, so a Writer whose unix socket
@@ -30,12 +34,12 @@ const (
 // documented defaults.
 type WriterConfig struct {
 	// ResolveInterval is how often a DNS name is re-resolved, on a goroutine of the Writer and
-	// never on the write path. Zero means 30s. Negative disables the goroutine: Write then resolves
+	// never on the write path. Zero means DefaultResolveInterval. Negative disables the goroutine: Write then resolves
 	// the name itself until a lookup succeeds, and keeps that address. Unused for IP literals and
 	// unixgram.
 	ResolveInterval time.Duration
 	// WriteTimeout is how long one Write may wait for room in a full socket buffer (EAGAIN)
-	// before it drops whatever it has not sent. Zero means 1s.
+	// before it drops whatever it has not sent. Zero means DefaultWriteTimeout.
 	WriteTimeout time.Duration
 	// BatchSize is the most datagrams one sendmmsg call carries on Linux. Zero means 64; values
 	// above 1024 (the kernel's UIO_MAXIOV) mean 1024. Unused elsewhere.
@@ -46,10 +50,10 @@ type WriterConfig struct {
 
 func (c WriterConfig) withDefaults() WriterConfig {
 	if c.ResolveInterval == 0 {
-		c.ResolveInterval = defaultResolveInterval
+		c.ResolveInterval = DefaultResolveInterval
 	}
 	if c.WriteTimeout <= 0 {
-		c.WriteTimeout = defaultWriteTimeout
+		c.WriteTimeout = DefaultWriteTimeout
 	}
 	if c.BatchSize <= 0 {
 		c.BatchSize = defaultBatchSize
