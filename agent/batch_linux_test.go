@@ -37,18 +37,18 @@ func TestFlushBatchesSyscalls(t *testing.T) {
 	}
 	r.Flush()
 	st := r.Stats()
-	if st.Packets < 100 {
-		t.Fatalf("only %d packets for 10000 lines", st.Packets)
+	if st.Statsd.Packets < 100 {
+		t.Fatalf("only %d packets for 10000 lines", st.Statsd.Packets)
 	}
-	if st.Syscalls*8 > st.Packets {
-		t.Errorf("%d syscalls for %d datagrams: want at least 8 datagrams per syscall", st.Syscalls, st.Packets)
+	if st.Statsd.Syscalls*8 > st.Statsd.Packets {
+		t.Errorf("%d syscalls for %d datagrams: want at least 8 datagrams per syscall", st.Statsd.Syscalls, st.Statsd.Packets)
 	}
 	deadline := time.Now().Add(5 * time.Second)
-	for got.Load() < int64(st.Packets) && time.Now().Before(deadline) {
+	for got.Load() < int64(st.Statsd.Packets) && time.Now().Before(deadline) {
 		time.Sleep(5 * time.Millisecond)
 	}
-	if got.Load() != int64(st.Packets) {
-		t.Errorf("receiver got %d datagrams, writer sent %d", got.Load(), st.Packets)
+	if got.Load() != int64(st.Statsd.Packets) {
+		t.Errorf("receiver got %d datagrams, writer sent %d", got.Load(), st.Statsd.Packets)
 	}
-	t.Logf("%d lines in %d datagrams with %d syscalls", st.Lines, st.Packets, st.Syscalls)
+	t.Logf("%d lines in %d datagrams with %d syscalls", st.Statsd.Lines, st.Statsd.Packets, st.Statsd.Syscalls)
 }

@@ -68,7 +68,7 @@ func (l *faultLog) events() []string {
 
 // faultDrops is the sum of the datagram drop reasons.
 func faultDrops(st Stats) uint64 {
-	return st.DroppedRefused + st.DroppedWouldBlock + st.DroppedNoDest + st.DroppedOther
+	return st.Statsd.DroppedRefused + st.Statsd.DroppedWouldBlock + st.Statsd.DroppedNoDest + st.Statsd.DroppedOther
 }
 
 // faultFlush flushes r and fails the test if that took longer than faultBound.
@@ -139,20 +139,20 @@ func TestFaultUDPRefusedThenListening(t *testing.T) {
 		faultFlush(t, r)
 	}
 	st := r.Stats()
-	if got, want := st.Lines, uint64(flushes*series); got != want {
+	if got, want := st.Statsd.Lines, uint64(flushes*series); got != want {
 		t.Fatalf("Lines: got %d, want %d (one datagram per line)", got, want)
 	}
 	// The kernel reports the ICMP port-unreachable of one datagram on a later send: that send
 	// is retried, and the datagram is counted as refused only if the retry fails too. Either way
 	// each datagram must be counted exactly once, and under no other reason.
-	if got, want := st.Packets+faultDrops(st), uint64(flushes*series); got != want {
-		t.Errorf("Packets %d + drops %d = %d, want %d datagrams attempted", st.Packets, faultDrops(st), got, want)
+	if got, want := st.Statsd.Packets+faultDrops(st), uint64(flushes*series); got != want {
+		t.Errorf("Packets %d + drops %d = %d, want %d datagrams attempted", st.Statsd.Packets, faultDrops(st), got, want)
 	}
-	if other := faultDrops(st) - st.DroppedRefused; other != 0 {
+	if other := faultDrops(st) - st.Statsd.DroppedRefused; other != 0 {
 		t.Errorf("drops other than Refused: got %d, want 0 (%+v)", other, st)
 	}
 	t.Logf("no listener, %d datagrams: Packets %d, DroppedRefused %d, Syscalls %d; logged %q",
-		flushes*series, st.Packets, st.DroppedRefused, st.Syscalls, log.events())
+		flushes*series, st.Statsd.Packets, st.Statsd.DroppedRefused, st.Statsd.Syscalls, log.events())
 
 	l, err := net.ListenUDP("udp4", &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1), Port: port})
 	if err != nil {
@@ -163,7 +163,7 @@ func TestFaultUDPRefusedThenListening(t *testing.T) {
 	faultFlush(t, r)
 	assertLines(t, faultRecv(t, l, 1, faultBound), []string{"fault.recovered:42|c|#phase:up"})
 	after := r.Stats()
-	if got, want := after.Packets-st.Packets, uint64(1); got != want {
+	if got, want := after.Statsd.Packets-st.Statsd.Packets, uint64(1); got != want {
 		t.Errorf("Packets after the listener started: got %d more, want %d", got, want)
 	}
 	if got := faultDrops(after) - faultDrops(st); got != 0 {
@@ -196,8 +196,8 @@ func TestFaultUDPNoListenerIsReported(t *testing.T) {
 		faultFlush(t, r)
 	}
 	st := r.Stats()
-	if st.UpstreamUnreachable == 0 && st.DroppedRefused == 0 {
-		t.Errorf("5 flushes to a port with no listener: UpstreamUnreachable 0, DroppedRefused 0 (Packets %d, Syscalls %d)", st.Packets, st.Syscalls)
+	if st.Statsd.Unreachable == 0 && st.Statsd.DroppedRefused == 0 {
+		t.Errorf("5 flushes to a port with no listener: UpstreamUnreachable 0, DroppedRefused 0 (Packets %d, Syscalls %d)", st.Statsd.Packets, st.Statsd.Syscalls)
 	}
 	if !slices.Contains(log.events(), "dropping") {
 		t.Errorf("upstream with no listener never logged as dropping: %q", log.events())
@@ -231,8 +231,8 @@ func TestFaultUnixgramMissingThenSlow(t *testing.T) {
 	// Missing path: counted as no destination.
 	c.Inc()
 	faultFlush(t, r)
-	if st := r.Stats(); st.DroppedNoDest != 1 || st.Packets != 0 {
-		t.Fatalf("missing socket: got DroppedNoDest %d, Packets %d; want 1, 0", st.DroppedNoDest, st.Packets)
+	if st := r.Stats(); st.Statsd.DroppedNoDest != 1 || st.Statsd.Packets != 0 {
+		t.Fatalf("missing socket: got DroppedNoDest %d, Packets %d; want 1, 0", st.Statsd.DroppedNoDest, st.Statsd.Packets)
 	}
 
 	// The server starts. Dials are paced, so a few flushes may still find no destination; each
@@ -243,7 +243,7 @@ func TestFaultUnixgramMissingThenSlow(t *testing.T) {
 	}
 	defer l.Close()
 	attempts := 1
-	for deadline := time.Now().Add(3 * time.Second); r.Stats().Packets == 0; attempts++ {
+	for deadline := time.Now().Add(3 * time.Second); r.Stats().Statsd.Packets == 0; attempts++ {
 		if time.Now().After(deadline) {
 			t.Fatalf("nothing sent within 3s of the socket appearing: %+v", r.Stats())
 		}
@@ -252,7 +252,7 @@ func TestFaultUnixgramMissingThenSlow(t *testing.T) {
 		faultFlush(t, r)
 	}
 	assertLines(t, faultRecv(t, l, 1, faultBound), []string{"fault.unix.counter:1|c"})
-	if st := r.Stats(); st.Packets != 1 || st.DroppedNoDest != uint64(attempts-1) || faultDrops(st) != st.DroppedNoDest {
+	if st := r.Stats(); st.Statsd.Packets != 1 || st.Statsd.DroppedNoDest != uint64(attempts-1) || faultDrops(st) != st.Statsd.DroppedNoDest {
 		t.Errorf("after the socket appeared: got %+v; want Packets 1 and %d drops, all DroppedNoDest", st, attempts-1)
 	}
 
@@ -275,7 +275,7 @@ func TestFaultUnixgramMissingThenSlow(t *testing.T) {
 		t.Errorf("a flush to a stalled receiver took %v, want under 1s (WriteTimeout 50ms)", d)
 	}
 	after := r.Stats()
-	sent, blocked := after.Packets-before.Packets, after.DroppedWouldBlock-before.DroppedWouldBlock
+	sent, blocked := after.Statsd.Packets-before.Statsd.Packets, after.Statsd.DroppedWouldBlock-before.Statsd.DroppedWouldBlock
 	if blocked == 0 || sent == 0 {
 		t.Errorf("stalled receiver: got %d sent, %d DroppedWouldBlock; want both > 0", sent, blocked)
 	}
@@ -283,7 +283,7 @@ func TestFaultUnixgramMissingThenSlow(t *testing.T) {
 		t.Errorf("stalled receiver: got %d sent + %d dropped (%d would block), want %d in all, every drop would block",
 			sent, faultDrops(after)-faultDrops(before), blocked, many)
 	}
-	t.Logf("stalled receiver, %d datagrams: %d queued, %d DroppedWouldBlock, flush %v", many, sent, blocked, after.FlushDuration)
+	t.Logf("stalled receiver, %d datagrams: %d queued, %d DroppedWouldBlock, flush %v", many, sent, blocked, after.Statsd.FlushDuration)
 
 	// It drains: exactly the datagrams counted as sent were queued, and new data arrives.
 	got := faultRecv(t, l, many, 200*time.Millisecond)
@@ -298,8 +298,8 @@ func TestFaultUnixgramMissingThenSlow(t *testing.T) {
 	r.Count("fault.unix.after", 7)
 	faultFlush(t, r)
 	assertLines(t, faultRecv(t, l, 1, faultBound), []string{"fault.unix.after:7|c"})
-	if st := r.Stats(); st.Packets != after.Packets+1 || faultDrops(st) != faultDrops(after) {
-		t.Errorf("after draining: got Packets %d, drops %d; want %d, %d", st.Packets, faultDrops(st), after.Packets+1, faultDrops(after))
+	if st := r.Stats(); st.Statsd.Packets != after.Statsd.Packets+1 || faultDrops(st) != faultDrops(after) {
+		t.Errorf("after draining: got Packets %d, drops %d; want %d, %d", st.Statsd.Packets, faultDrops(st), after.Statsd.Packets+1, faultDrops(after))
 	}
 	if got, want := log.events(), []string{"dropping", "recovered", "dropping", "recovered"}; !slices.Equal(got, want) {
 		t.Errorf("logged upstream changes: got %q, want %q", got, want)
@@ -413,7 +413,7 @@ func TestFaultFlushSlowerThanInterval(t *testing.T) {
 		t.Errorf("counter values written: got %d, want %d increments (> 0)", got, want)
 	}
 	t.Logf("%d increments in %d flushes (%d with data) over %v; goroutines base %d, peak %d",
-		total.Load(), st.Flushes, writes, elapsed, base, maxG)
+		total.Load(), st.Statsd.Flushes, writes, elapsed, base, maxG)
 }
 
 // faultGateWriter is a Statsd.Writer whose first Write blocks until release is closed.
@@ -517,7 +517,7 @@ func TestFaultCloseDuringFlush(t *testing.T) {
 			assertLines(t, w.take(), []string{"fault.close.hits:10|c", "fault.close.hits:5|c"})
 
 			// A no-op is told by what it does, not by how fast a loaded machine runs it: no flush.
-			flushes := r.Stats().Flushes
+			flushes := r.Stats().Statsd.Flushes
 			start := time.Now()
 			if err := r.Close(); err != nil {
 				t.Errorf("second Close: got %v, want nil", err)
@@ -525,7 +525,7 @@ func TestFaultCloseDuringFlush(t *testing.T) {
 			if d := time.Since(start); d > faultBound {
 				t.Errorf("second Close took %v, want a no-op", d)
 			}
-			if got := r.Stats().Flushes; got != flushes {
+			if got := r.Stats().Statsd.Flushes; got != flushes {
 				t.Errorf("second Close: Flushes went from %d to %d, want a no-op", flushes, got)
 			}
 			c.Add(1) // after Close: harmless, never exported

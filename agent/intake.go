@@ -112,6 +112,9 @@ func (r *Recorder) Listen(cfg IntakeConfig) (*Intake, error) {
 		in.readers = append(in.readers, rd)
 	}
 	r.exp.setForwardLimit(in.max)
+	r.intakesMu.Lock()
+	r.intakes = append(r.intakes, in)
+	r.intakesMu.Unlock()
 	return in, nil
 }
 

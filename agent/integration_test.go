@@ -70,7 +70,7 @@ func TestStatsdExporterIntegration(t *testing.T) {
 				t.Fatal(err)
 			}
 			st := r.Stats()
-			if st.Packets == 0 || st.DroppedRefused+st.DroppedWouldBlock+st.DroppedNoDest+st.DroppedOther+st.DroppedTooLong != 0 {
+			if st.Statsd.Packets == 0 || st.Statsd.DroppedRefused+st.Statsd.DroppedWouldBlock+st.Statsd.DroppedNoDest+st.Statsd.DroppedOther+st.Statsd.DroppedTooLong != 0 {
 				t.Errorf("stats %+v: want packets sent and no drops", st)
 			}
 

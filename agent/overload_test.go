@@ -81,8 +81,8 @@ func TestSpellingFlood(t *testing.T) {
 	if st.Series != 2 {
 		t.Errorf("Series = %d, want 2 (the counter, and the set that holds none of the refused members)", st.Series)
 	}
-	if st.DroppedTooLong != uint64(n) {
-		t.Errorf("DroppedTooLong = %d, want %d (each oversized member)", st.DroppedTooLong, n)
+	if st.Statsd.DroppedTooLong != uint64(n) {
+		t.Errorf("DroppedTooLong = %d, want %d (each oversized member)", st.Statsd.DroppedTooLong, n)
 	}
 	r.Flush()
 	if got := sumCounter(t, s.take(), "x"+strings.Repeat("a", 199)+":"); got != int64(n) {

@@ -29,6 +29,10 @@ type Recorder struct {
 
 	// Names the canonicalizer rejected; invalid values are counted by the exporter.
 	invalidNames atomic.Uint64
+
+	// Every intake Listen started, closed ones included, for Stats.
+	intakesMu sync.Mutex
+	intakes   []*Intake
 }
 
 // CheckConfig reports whether New would accept cfg, without starting anything.

@@ -181,7 +181,7 @@ func TestPacketsNeverExceedMax(t *testing.T) {
 	if lines != 500 {
 		t.Errorf("lines = %d, want 500", lines)
 	}
-	if got := r.Stats().DroppedTooLong; got != 1 {
+	if got := r.Stats().Statsd.DroppedTooLong; got != 1 {
 		t.Errorf("DroppedTooLong = %d, want 1", got)
 	}
 }
@@ -237,7 +237,7 @@ func TestFlushAfterClose(t *testing.T) {
 	r.Close()
 	r.Count("x", 1) // harmless
 	r.Flush()       // sends nothing, no panic
-	if got := r.Stats().Flushes; got != 1 {
+	if got := r.Stats().Statsd.Flushes; got != 1 {
 		t.Errorf("Flushes = %d, want 1 (the final one)", got)
 	}
 }

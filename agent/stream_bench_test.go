@@ -44,7 +44,7 @@ func BenchmarkStreamRecord(b *testing.B) {
 		}
 		b.StopTimer()
 		st := r.Stats()
-		b.ReportMetric(float64(st.TCPDroppedIntake)/float64(b.N)*100, "%intake-dropped")
+		b.ReportMetric(float64(st.TCP.DroppedIntake)/float64(b.N)*100, "%intake-dropped")
 	})
 }
 
@@ -70,7 +70,7 @@ func benchClients(b *testing.B, r *Recorder, n int, counts []atomic.Int64) (stop
 	b.Helper()
 	var wg sync.WaitGroup
 	var conns []net.Conn
-	before := r.Stats().TCPAccepted
+	before := r.Stats().TCP.Accepted
 	for i := 0; i < n; i++ {
 		c, err := net.Dial("tcp", r.TCPAddr())
 		if err != nil {
@@ -87,7 +87,7 @@ func benchClients(b *testing.B, r *Recorder, n int, counts []atomic.Int64) (stop
 			countFrames(c, n)
 		}()
 	}
-	for r.Stats().TCPAccepted < before+uint64(n) {
+	for r.Stats().TCP.Accepted < before+uint64(n) {
 		time.Sleep(time.Millisecond)
 	}
 	return func() {
@@ -134,15 +134,15 @@ func BenchmarkStreamDelivery(b *testing.B) {
 					runtime.Gosched()
 				}
 			}
-			for slowest() < int64(b.N)-int64(r.Stats().TCPDroppedIntake) && time.Now().Before(deadline) {
+			for slowest() < int64(b.N)-int64(r.Stats().TCP.DroppedIntake) && time.Now().Before(deadline) {
 				runtime.Gosched()
 			}
 			el := time.Since(start)
 			b.StopTimer()
 			st := r.Stats()
 			b.ReportMetric(float64(slowest())/el.Seconds(), "events/s/client")
-			b.ReportMetric(float64(st.TCPBytes)/float64(n)/el.Seconds(), "bytes/s/client")
-			b.ReportMetric(float64(st.TCPDroppedIntake+st.TCPDroppedSlow), "dropped")
+			b.ReportMetric(float64(st.TCP.Bytes)/float64(n)/el.Seconds(), "bytes/s/client")
+			b.ReportMetric(float64(st.TCP.DroppedIntake+st.TCP.DroppedSlow), "dropped")
 		})
 		b.Run(fmt.Sprintf("baseline-write-per-frame/clients=%d", n), func(b *testing.B) {
 			ln, err := net.Listen("tcp", "127.0.0.1:0")

@@ -140,7 +140,7 @@ func TestStreamConformance(t *testing.T) {
 	if got := second.meta["req"]; got != first.meta["req"] || len(second.meta) != 1 {
 		t.Errorf("late joiner metadata %v, want %v", second.meta, first.meta)
 	}
-	if st := r.Stats(); st.TCPDroppedIntake+st.TCPDroppedSlow+st.TCPDroppedGone+st.TCPDroppedUnrepresentable != 0 {
+	if st := r.Stats(); st.TCP.DroppedIntake+st.TCP.DroppedSlow+st.TCP.DroppedGone+st.TCP.DroppedUnrepresentable != 0 {
 		t.Errorf("stream drops: %+v, want none", st)
 	}
 }

@@ -50,7 +50,7 @@ func TestStreamGreetingMemoryBounded(t *testing.T) {
 	runtime.GC()
 	runtime.ReadMemStats(&ms)
 	held := int64(ms.HeapAlloc) - int64(base)
-	served, skipped := st.snapServed.Load(), r.Stats().TCPSnapshotsSkipped
+	served, skipped := st.snapServed.Load(), r.Stats().TCP.SnapshotsSkipped
 	t.Logf("%d clients: heap +%.1f MiB; %d snapshots served from %d encodings, %d skipped",
 		clients, float64(held)/(1<<20), served, st.snapBuilds.Load(), skipped)
 	if held > budget+slack {

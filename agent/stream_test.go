@@ -44,7 +44,7 @@ type streamClient struct {
 
 func dialStream(t *testing.T, r *Recorder, dialer *net.Dialer) *streamClient {
 	t.Helper()
-	before := r.Stats().TCPAccepted
+	before := r.Stats().TCP.Accepted
 	if dialer == nil {
 		dialer = &net.Dialer{}
 	}
@@ -53,7 +53,7 @@ func dialStream(t *testing.T, r *Recorder, dialer *net.Dialer) *streamClient {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { c.Close() })
-	waitFor(t, "client registered", func() bool { return r.Stats().TCPAccepted > before })
+	waitFor(t, "client registered", func() bool { return r.Stats().TCP.Accepted > before })
 	return &streamClient{t: t, conn: c, br: bufio.NewReader(c)}
 }
 
@@ -155,7 +155,7 @@ func TestStreamDeliversEveryEvent(t *testing.T) {
 	if !slices.Equal(events, want) {
 		t.Errorf("events:\ngot  %q\nwant %q", events, want)
 	}
-	if got := r.Stats().TCPDroppedUnrepresentable; got != 1 {
+	if got := r.Stats().TCP.DroppedUnrepresentable; got != 1 {
 		t.Errorf("TCPDroppedUnrepresentable = %d, want 1", got)
 	}
 }
@@ -239,17 +239,17 @@ func TestStreamSlowClient(t *testing.T) {
 	}
 	waitFor(t, "slow client dropped", func() bool {
 		st := r.Stats()
-		return st.TCPDroppedSlow > 0 && st.TCPTimedOut == 1 && st.TCPClients == 1
+		return st.TCP.DroppedSlow > 0 && st.TCP.TimedOut == 1 && st.TCP.Clients == 1
 	})
 	st := r.Stats()
-	if st.TCPDroppedIntake != 0 {
-		t.Errorf("TCPDroppedIntake = %d, want 0 at this pace", st.TCPDroppedIntake)
+	if st.TCP.DroppedIntake != 0 {
+		t.Errorf("TCPDroppedIntake = %d, want 0 at this pace", st.TCP.DroppedIntake)
 	}
 	// Every frame offered to a client was delivered, dropped as slow, or dropped as gone. The fast
 	// client was offered all of them; the slow one until its write deadline cut it off.
-	offered := st.TCPFrames + st.TCPDroppedSlow + st.TCPDroppedGone
+	offered := st.TCP.Frames + st.TCP.DroppedSlow + st.TCP.DroppedGone
 	if offered <= total || offered > 2*total {
-		t.Errorf("frames %d + slow %d + gone %d = %d, want in (%d, %d]", st.TCPFrames, st.TCPDroppedSlow, st.TCPDroppedGone, offered, total, 2*total)
+		t.Errorf("frames %d + slow %d + gone %d = %d, want in (%d, %d]", st.TCP.Frames, st.TCP.DroppedSlow, st.TCP.DroppedGone, offered, total, 2*total)
 	}
 }
 
@@ -261,12 +261,12 @@ func TestStreamIntakeFullDropsNewest(t *testing.T) {
 		c.Add(1) // far faster than a 16-event intake drained every millisecond
 	}
 	st := r.Stats()
-	if st.TCPDroppedIntake == 0 {
+	if st.TCP.DroppedIntake == 0 {
 		t.Fatalf("no intake drops counted for 10000 events into 16 slots")
 	}
 	waitFor(t, "drained", func() bool {
 		st := r.Stats()
-		return st.TCPEvents+st.TCPDroppedIntake == 10000
+		return st.TCP.Events+st.TCP.DroppedIntake == 10000
 	})
 }
 
@@ -282,7 +282,7 @@ func TestStreamTooManyClients(t *testing.T) {
 	if _, err := c2.Read(make([]byte, 1)); err == nil {
 		t.Error("the second client was served, want it closed")
 	}
-	if got := r.Stats().TCPRejected; got != 1 {
+	if got := r.Stats().TCP.Rejected; got != 1 {
 		t.Errorf("TCPRejected = %d, want 1", got)
 	}
 }
@@ -329,7 +329,7 @@ func TestStreamChurnLeavesNothing(t *testing.T) {
 			c.Close()
 		}
 	}
-	waitFor(t, "all clients gone", func() bool { return r.Stats().TCPClients == 0 })
+	waitFor(t, "all clients gone", func() bool { return r.Stats().TCP.Clients == 0 })
 	close(stop)
 	<-done
 	if err := r.Close(); err != nil {
@@ -338,8 +338,8 @@ func TestStreamChurnLeavesNothing(t *testing.T) {
 	st := r.Stats()
 	// A client closed in one round may still be registered when the next round connects, so a few
 	// connections can meet MaxClients (64): those are rejected and counted, none unaccounted for.
-	if st.TCPAccepted+st.TCPRejected != 16*64 {
-		t.Errorf("accepted %d + rejected %d, want %d", st.TCPAccepted, st.TCPRejected, 16*64)
+	if st.TCP.Accepted+st.TCP.Rejected != 16*64 {
+		t.Errorf("accepted %d + rejected %d, want %d", st.TCP.Accepted, st.TCP.Rejected, 16*64)
 	}
 	waitFor(t, "goroutines back to baseline", func() bool { return runtime.NumGoroutine() <= baseG })
 	if fd := countFDs(t); fd > baseFD {
@@ -398,7 +398,7 @@ func TestStreamFloodKeepsDelivering(t *testing.T) {
 	}
 	st := r.Stats()
 	t.Logf("flood: %d events encoded, %d received by the client, %d dropped at intake, %d dropped as slow",
-		st.TCPEvents, received.Load(), st.TCPDroppedIntake, st.TCPDroppedSlow)
+		st.TCP.Events, received.Load(), st.TCP.DroppedIntake, st.TCP.DroppedSlow)
 
 	closed := make(chan error, 1)
 	go func() { closed <- r.Close() }()
@@ -500,7 +500,7 @@ func TestStreamFractionalCounters(t *testing.T) {
 			t.Errorf("%s: observer shows %s = %d, want %d (%v)", tt.name, name, got, tt.want, o)
 		}
 	}
-	if got := r.Stats().TCPDroppedUnrepresentable; got != 2 {
+	if got := r.Stats().TCP.DroppedUnrepresentable; got != 2 {
 		t.Errorf("TCPDroppedUnrepresentable = %d, want 2", got)
 	}
 }
@@ -569,9 +569,9 @@ func TestStreamIdleClientsDoNotLockOut(t *testing.T) {
 	dialStream(t, r, nil)
 	time.Sleep(2 * timeout) // no traffic: both idle past WriteTimeout
 	c := dialStream(t, r, nil)
-	waitFor(t, "the new client registered", func() bool { st := r.Stats(); return st.TCPClients == 2 && st.TCPEvicted == 1 })
-	if st := r.Stats(); st.TCPRejected != 0 || st.TCPAccepted != 3 {
-		t.Errorf("TCPRejected, TCPAccepted: got %d, %d; want 0, 3", st.TCPRejected, st.TCPAccepted)
+	waitFor(t, "the new client registered", func() bool { st := r.Stats(); return st.TCP.Clients == 2 && st.TCP.Evicted == 1 })
+	if st := r.Stats(); st.TCP.Rejected != 0 || st.TCP.Accepted != 3 {
+		t.Errorf("TCPRejected, TCPAccepted: got %d, %d; want 0, 3", st.TCP.Rejected, st.TCP.Accepted)
 	}
 	r.Count("hello", 1)
 	if got, want := describeMetric(c.next()), "hello map[] inc_counter 1"; got != want {

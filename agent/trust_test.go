@@ -504,8 +504,8 @@ func TestSetMembersCheckedAtRecording(t *testing.T) {
 	r.Flush()
 	assertLines(t, s.take(), []string{"s:m|s", "s:n|s"})
 	st := r.Stats()
-	if st.InvalidValues != 2 || st.DroppedTooLong != 2 {
-		t.Errorf("InvalidValues = %d, DroppedTooLong = %d: want 2 and 2", st.InvalidValues, st.DroppedTooLong)
+	if st.InvalidValues != 2 || st.Statsd.DroppedTooLong != 2 {
+		t.Errorf("InvalidValues = %d, DroppedTooLong = %d: want 2 and 2", st.InvalidValues, st.Statsd.DroppedTooLong)
 	}
 
 	before := r.Stats().InvalidNames

@@ -67,7 +67,7 @@ func statshardStop(r *agent.Recorder) stopFunc {
 	return func() (uint64, error) {
 		err := r.Close()
 		st := r.Stats()
-		return st.DroppedRefused + st.DroppedWouldBlock + st.DroppedNoDest + st.DroppedOther, err
+		return st.Statsd.DroppedRefused + st.Statsd.DroppedWouldBlock + st.Statsd.DroppedNoDest + st.Statsd.DroppedOther, err
 	}
 }
 

@@ -112,32 +112,32 @@ func writeMetrics(w io.Writer, p *pipeline) {
 		sample{`reason="invalid_value"`, rs.InvalidValues},
 		sample{`reason="cardinality"`, rs.DroppedCardinality},
 		sample{`reason="set_size"`, rs.DroppedSetValues},
-		sample{`reason="line_too_long"`, rs.DroppedTooLong},
-		sample{`reason="upstream_refused"`, rs.DroppedRefused},
-		sample{`reason="upstream_would_block"`, rs.DroppedWouldBlock},
-		sample{`reason="upstream_no_destination"`, rs.DroppedNoDest},
-		sample{`reason="upstream_other"`, rs.DroppedOther},
-		sample{`reason="tcp_intake_full"`, rs.TCPDroppedIntake},
-		sample{`reason="tcp_client_slow"`, rs.TCPDroppedSlow},
-		sample{`reason="tcp_client_gone"`, rs.TCPDroppedGone},
-		sample{`reason="tcp_unrepresentable"`, rs.TCPDroppedUnrepresentable},
-		sample{`reason="tcp_too_many_clients"`, rs.TCPRejected},
+		sample{`reason="line_too_long"`, rs.Statsd.DroppedTooLong},
+		sample{`reason="upstream_refused"`, rs.Statsd.DroppedRefused},
+		sample{`reason="upstream_would_block"`, rs.Statsd.DroppedWouldBlock},
+		sample{`reason="upstream_no_destination"`, rs.Statsd.DroppedNoDest},
+		sample{`reason="upstream_other"`, rs.Statsd.DroppedOther},
+		sample{`reason="tcp_intake_full"`, rs.TCP.DroppedIntake},
+		sample{`reason="tcp_client_slow"`, rs.TCP.DroppedSlow},
+		sample{`reason="tcp_client_gone"`, rs.TCP.DroppedGone},
+		sample{`reason="tcp_unrepresentable"`, rs.TCP.DroppedUnrepresentable},
+		sample{`reason="tcp_too_many_clients"`, rs.TCP.Rejected},
 	)
 	metric("statshard_reader_panics_total", "counter", "Recovered panics in intake readers.", one(is.ReaderPanics))
 	metric("statshard_forwarded_lines_total", "counter", "Events, service checks and timestamped lines forwarded unaggregated.", one(is.Forwarded))
 	metric("statshard_series", "gauge", "Live series.", one(rs.Series))
 	metric("statshard_series_folded_total", "counter", "Recordings folded into an overflow series past the cardinality cap.", one(rs.Folds))
 	metric("statshard_series_expired_total", "counter", "Series removed after idle intervals.", one(rs.Expired))
-	metric("statshard_flushes_total", "counter", "Flushes.", one(rs.Flushes))
-	metric("statshard_flush_duration_seconds", "gauge", "Duration of the last flush.", one(rs.FlushDuration.Seconds()))
-	metric("statshard_upstream_lines_total", "counter", "DogStatsD lines sent upstream.", one(rs.Lines))
-	metric("statshard_upstream_datagrams_total", "counter", "Datagrams sent upstream.", one(rs.Packets))
-	metric("statshard_upstream_bytes_total", "counter", "Payload bytes sent upstream.", one(rs.Bytes))
-	metric("statshard_upstream_unreachable_total", "counter", "Port-unreachable reports from a UDP upstream: sent datagrams nobody received (a lower bound).", one(rs.UpstreamUnreachable))
-	metric("statshard_upstream_syscalls_total", "counter", "Send syscalls (sendmmsg); datagrams per call is datagrams_total / syscalls_total.", one(rs.Syscalls))
-	metric("statshard_tcp_clients", "gauge", "Connected stream clients.", one(rs.TCPClients))
-	metric("statshard_tcp_events_total", "counter", "Events encoded for the stream.", one(rs.TCPEvents))
-	metric("statshard_tcp_frames_sent_total", "counter", "Frames delivered, summed over clients.", one(rs.TCPFrames))
+	metric("statshard_flushes_total", "counter", "Flushes.", one(rs.Statsd.Flushes))
+	metric("statshard_flush_duration_seconds", "gauge", "Duration of the last flush.", one(rs.Statsd.FlushDuration.Seconds()))
+	metric("statshard_upstream_lines_total", "counter", "DogStatsD lines sent upstream.", one(rs.Statsd.Lines))
+	metric("statshard_upstream_datagrams_total", "counter", "Datagrams sent upstream.", one(rs.Statsd.Packets))
+	metric("statshard_upstream_bytes_total", "counter", "Payload bytes sent upstream.", one(rs.Statsd.Bytes))
+	metric("statshard_upstream_unreachable_total", "counter", "Port-unreachable reports from a UDP upstream: sent datagrams nobody received (a lower bound).", one(rs.Statsd.Unreachable))
+	metric("statshard_upstream_syscalls_total", "counter", "Send syscalls (sendmmsg); datagrams per call is datagrams_total / syscalls_total.", one(rs.Statsd.Syscalls))
+	metric("statshard_tcp_clients", "gauge", "Connected stream clients.", one(rs.TCP.Clients))
+	metric("statshard_tcp_events_total", "counter", "Events encoded for the stream.", one(rs.TCP.Events))
+	metric("statshard_tcp_frames_sent_total", "counter", "Frames delivered, summed over clients.", one(rs.TCP.Frames))
 	metric("statshard_goroutines", "gauge", "Goroutines in the agent process.", one(runtime.NumGoroutine()))
 }
 

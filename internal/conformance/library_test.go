@@ -59,7 +59,7 @@ func (c *libRun) finish(r *agent.Recorder) readBack {
 	}
 	c.tee.mark(c.t)
 	st := r.Stats()
-	if d := st.DroppedRefused + st.DroppedWouldBlock + st.DroppedNoDest + st.DroppedOther + st.DroppedTooLong; d != 0 {
+	if d := st.Statsd.DroppedRefused + st.Statsd.DroppedWouldBlock + st.Statsd.DroppedNoDest + st.Statsd.DroppedOther + st.Statsd.DroppedTooLong; d != 0 {
 		c.t.Errorf("recorder dropped %d datagrams or lines on the way: %+v", d, st)
 	}
 	return c.tee.sync(c.t, c.rc)

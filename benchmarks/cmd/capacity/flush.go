@@ -102,9 +102,9 @@ func measureFlush(n int, budget, createBudget time.Duration) (flushResult, error
 		rec.Flush()
 		res.Times = append(res.Times, time.Since(t0))
 		after := rec.Stats()
-		res.Datagrams = after.Packets - before.Packets
-		res.Lines = after.Lines - before.Lines
-		res.Syscalls = after.Syscalls - before.Syscalls
+		res.Datagrams = after.Statsd.Packets - before.Statsd.Packets
+		res.Lines = after.Statsd.Lines - before.Statsd.Lines
+		res.Syscalls = after.Statsd.Syscalls - before.Statsd.Syscalls
 		res.Sent += res.Datagrams
 		last, _ := waitStable(got.Load, 20*time.Millisecond, 2*time.Second)
 		res.Received += last - got0

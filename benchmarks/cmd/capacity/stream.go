@@ -181,9 +181,9 @@ func measureStream(n int, d time.Duration, paced bool) (streamResult, error) {
 		return res, err
 	}
 	defer cl.close()
-	for deadline := time.Now().Add(5 * time.Second); rec.Stats().TCPClients < uint64(n); {
+	for deadline := time.Now().Add(5 * time.Second); rec.Stats().TCP.Clients < uint64(n); {
 		if time.Now().After(deadline) {
-			return res, fmt.Errorf("capacity: stream: %d of %d clients accepted", rec.Stats().TCPClients, n)
+			return res, fmt.Errorf("capacity: stream: %d of %d clients accepted", rec.Stats().TCP.Clients, n)
 		}
 		time.Sleep(time.Millisecond)
 	}
@@ -212,9 +212,9 @@ func measureStream(n int, d time.Duration, paced bool) (streamResult, error) {
 	res.Delivered = cl.total()
 	res.Slowest = cl.slowest()
 	after := rec.Stats()
-	res.DroppedIntake = after.TCPDroppedIntake - before.TCPDroppedIntake
-	res.DroppedSlow = after.TCPDroppedSlow - before.TCPDroppedSlow
-	res.DroppedGone = after.TCPDroppedGone - before.TCPDroppedGone
+	res.DroppedIntake = after.TCP.DroppedIntake - before.TCP.DroppedIntake
+	res.DroppedSlow = after.TCP.DroppedSlow - before.TCP.DroppedSlow
+	res.DroppedGone = after.TCP.DroppedGone - before.TCP.DroppedGone
 	cl.close()
 	for _, c := range cl.cs {
 		res.Lags = append(res.Lags, c.lags...)
