@@ -1,6 +1,9 @@
 package netio
 
-import "sync/atomic"
+import (
+	"sync/atomic"
+	"syscall"
+)
 
 // WriterStats is a snapshot of a Writer's counters, all totals since NewWriter. Every datagram
 // passed to Write ends up counted exactly once: in Datagrams or in one drop reason.
@@ -50,6 +53,27 @@ type tally struct {
 }
 
 func (t *tally) drop(r reason, n int) { t.drops[r] += uint64(n) }
+
+// failed accounts for a send error errno on payload i of n, the tail that every sender shares: it
+// returns the index to go on from, whether the next attempt at it is a retry, and whether the
+// destination is gone (the rest were dropped). retried says whether payload i was retried already:
+// a retryable error gets one more try, then the payload is dropped.
+func (t *tally) failed(errno syscall.Errno, unixgram bool, i, n int, retried bool) (next int, retry, gone bool) {
+	r, again, lost := judge(errno, unixgram)
+	if errno == syscall.ECONNREFUSED && !unixgram {
+		t.unreachable++
+	}
+	switch {
+	case lost:
+		t.drop(r, n-i)
+		return n, false, true
+	case again && !retried:
+		return i, true, false
+	default:
+		t.drop(r, 1)
+		return i + 1, false, false
+	}
+}
 
 // stats holds a Writer's counters; Stats may read them while Write and the resolver add to them.
 type stats struct {

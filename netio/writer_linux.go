@@ -114,22 +114,9 @@ func (s *sender) write(payloads [][]byte, t *tally) (gone bool) {
 			i++
 			continue
 		}
-		r, retry, lost := judge(s.errno, s.unixgram)
-		if s.errno == syscall.ECONNREFUSED && !s.unixgram {
-			t.unreachable++
-		}
-		switch {
-		case lost:
-			t.drop(r, len(payloads)-i)
-			gone = true
-			i = len(payloads)
-		case retry && !retried:
-			retried = true
-		default:
-			t.drop(r, 1)
-			i++
-			retried = false
-		}
+		var lost bool
+		i, retried, lost = t.failed(s.errno, s.unixgram, i, len(payloads), retried)
+		gone = gone || lost
 	}
 	// Let go of the callers' buffers: the iovecs must not keep them reachable until the next Write.
 	clear(s.iovs[:used])

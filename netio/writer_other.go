@@ -43,20 +43,9 @@ func (s *sender) write(payloads [][]byte, t *tally) (gone bool) {
 			dropRest(t, len(payloads)-i, err)
 			return false
 		}
-		r, retry, lost := judge(errno, s.unixgram)
-		if errno == syscall.ECONNREFUSED && !s.unixgram {
-			t.unreachable++
-		}
-		switch {
-		case lost:
-			t.drop(r, len(payloads)-i)
+		var gone bool
+		if i, retried, gone = t.failed(errno, s.unixgram, i, len(payloads), retried); gone {
 			return true
-		case retry && !retried:
-			retried = true
-		default:
-			t.drop(r, 1)
-			i++
-			retried = false
 		}
 	}
 	return false
