@@ -25,9 +25,9 @@ type sender struct {
 	errno syscall.Errno // error of the last call that sent nothing
 	calls uint64        // sendmmsg calls made, EAGAIN ones included
 
-	// fake, when set by a test, stands in for the system call, so that error sequences the
+	// testSendmmsg is the one test seam of a sender: when set by a test, stands in for the system call, so that error sequences the
 	// loopback kernel never produces on demand can be tested.
-	fake func(msgs []unix.Mmsghdr) (int, syscall.Errno)
+	testSendmmsg func(msgs []unix.Mmsghdr) (int, syscall.Errno)
 }
 
 func (s *sender) init(batchSize int, unixgram bool) {
@@ -57,10 +57,10 @@ func (s *sender) sendmmsg(fd uintptr) bool {
 	s.calls++
 	var r uintptr
 	var e syscall.Errno
-	if s.fake == nil {
+	if s.testSendmmsg == nil {
 		r, _, e = unix.Syscall6(unix.SYS_SENDMMSG, fd, uintptr(unsafe.Pointer(&s.msgs[0])), uintptr(s.n), 0, 0, 0)
 	} else {
-		n, errno := s.fake(s.msgs[:s.n])
+		n, errno := s.testSendmmsg(s.msgs[:s.n])
 		r, e = uintptr(n), errno
 	}
 	if e == unix.EAGAIN {

@@ -242,7 +242,7 @@ func TestSenderErrors(t *testing.T) {
 			s.raw = fakeRaw{}
 			k := tt.k
 			k.tries = map[byte]int{}
-			s.fake = k.sendmmsg
+			s.testSendmmsg = k.sendmmsg
 			var ps [][]byte
 			for c := byte('a'); c <= 'j'; c++ {
 				ps = append(ps, []byte{c})
