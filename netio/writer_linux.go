@@ -25,8 +25,8 @@ type sender struct {
 	errno syscall.Errno // error of the last call that sent nothing
 	calls uint64        // sendmmsg calls made, EAGAIN ones included
 
-	// testSendmmsg is the one test seam of a sender: when set by a test, stands in for the system call, so that error sequences the
-	// loopback kernel never produces on demand can be tested.
+	// testSendmmsg is a sender's one test seam: set by a test, it stands in for the system call,
+	// so that error sequences the loopback kernel never produces on demand can be tested.
 	testSendmmsg func(msgs []unix.Mmsghdr) (int, syscall.Errno)
 }
 
