@@ -36,6 +36,16 @@ type IntakeConfig struct {
 	// checks and lines with a "|T" timestamp) held until the next flush; past it they are dropped
 	// and counted. Zero means DefaultMaxForward.
 	MaxForward int
+	// Takeover, if set, is a running intake (of this or another recorder) that the new one
+	// replaces without a gap, as when a configuration is reloaded. Each address the new intake
+	// shares with Takeover takes over its sockets (see netio.Reader.Handover): a unixgram socket
+	// and its file are kept as they are, UDP sockets are kept and more join the port if Readers
+	// grew. Until Listen returns both intakes receive, each datagram reaching one of the two
+	// recorders. Once every address is bound, Listen closes Takeover, which reads what its
+	// sockets no longer shared still hold (addresses dropped from Listen, or sockets past a
+	// smaller Readers) into its recorder, so close that recorder after Listen returns to flush
+	// them. If Listen fails, Takeover keeps running unchanged.
+	Takeover *Intake
 }
 
 // Intake receives DogStatsD datagrams and records them. Create it with Recorder.Listen; Close
@@ -66,22 +76,26 @@ type Intake struct {
 }
 
 // Listen starts an intake on every address in cfg.Listen. It fails, closing what it opened, when an
-// address is invalid or cannot be bound.
+// address is invalid or cannot be bound, or would receive the recorder's own flushes (ErrLoop,
+// see CheckIntake), as the defaults would: DefaultListen is DefaultStatsdAddress.
 func (r *Recorder) Listen(cfg IntakeConfig) (*Intake, error) {
-	addrs := cfg.Listen
-	if len(addrs) == 0 {
-		addrs = []string{DefaultListen}
+	addrs, err := parseListen(cfg.Listen)
+	if err != nil {
+		return nil, err
+	}
+	if err := checkLoop(r.cfg, addrs); err != nil {
+		return nil, err
 	}
 	in := &Intake{r: r, max: cfg.MaxForward}
 	if in.max <= 0 {
 		in.max = DefaultMaxForward
 	}
-	for _, s := range addrs {
-		a, err := netio.ParseListenAddr(s)
-		if err != nil {
-			in.Close()
-			return nil, fmt.Errorf("agent: intake: %w", err)
-		}
+	var prev []*netio.Reader
+	if cfg.Takeover != nil {
+		prev = cfg.Takeover.readers
+	}
+	taken := make([]bool, len(prev))
+	for _, a := range addrs {
 		var mu sync.Mutex
 		var parsers []*statsd.Parser
 		parser := func(i int) *statsd.Parser {
@@ -94,7 +108,11 @@ func (r *Recorder) Listen(cfg IntakeConfig) (*Intake, error) {
 			}
 			return parsers[i]
 		}
-		rd, err := netio.ListenReader(a, netio.ReaderConfig{Readers: cfg.Readers, RecvBuffer: cfg.RecvBuffer},
+		var from *netio.Reader
+		if i := takeover(prev, taken, a); i >= 0 {
+			from, taken[i] = prev[i], true
+		}
+		rd, err := listenReader(from, a, netio.ReaderConfig{Readers: cfg.Readers, RecvBuffer: cfg.RecvBuffer},
 			func(i int, dgs [][]byte) { in.handle(parser(i), dgs) })
 		if err != nil {
 			in.Close()
@@ -102,7 +120,16 @@ func (r *Recorder) Listen(cfg IntakeConfig) (*Intake, error) {
 		}
 		in.readers = append(in.readers, rd)
 	}
+	if err := r.boundLoop(in); err != nil {
+		in.Close()
+		return nil, err
+	}
 	r.exp.setForwardLimit(in.max)
+	if cfg.Takeover != nil {
+		if err := cfg.Takeover.Close(); err != nil {
+			r.cfg.logger.Warn("statshard: closing the intake taken over", "err", err)
+		}
+	}
 	return in, nil
 }
 
@@ -115,8 +142,12 @@ func (in *Intake) Addrs() []string {
 	return out
 }
 
-// Close stops receiving, waits for the reader goroutines and removes unix socket files. What was
-// received is recorded; the recorder's next flush (or its Close) sends it.
+// Close stops receiving without losing what the kernel holds: each socket is first sealed (a UDP
+// socket takes no more datagrams, which the kernel refuses or gives to a successor; a unixgram
+// socket file is removed and senders get EPIPE), then what it still holds is read and recorded
+// (Drained counts it), and the kernel's final drop count is read into Stats. Close waits for the
+// reader goroutines. What was received is recorded; the recorder's next flush (or its Close) sends
+// it. Sockets a successor took over (IntakeConfig.Takeover) are left to it.
 func (in *Intake) Close() error {
 	var err error
 	in.closeOnce.Do(func() {

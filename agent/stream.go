@@ -3,6 +3,7 @@ package agent
 import (
 	"fmt"
 	"math"
+	"net"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -53,6 +54,10 @@ type TCPConfig struct {
 	WriteTimeout time.Duration
 	// CloseTimeout bounds how long Close lets clients receive what is queued. Zero means 2s.
 	CloseTimeout time.Duration
+	// Listener, if set, is served instead of listening on Address, and closed by the
+	// recorder's Close: for a listener the caller keeps across recorders (a reload), so that
+	// clients connecting meanwhile wait in its accept queue rather than find the port closed.
+	Listener net.Listener
 	// Snapshot, when true, sends a new client the current value of every counter (set_counter,
 	// the total since the recorder started) and gauge (set_gauge) right after the metadata, so a
 	// late joiner sees totals at once.
@@ -120,6 +125,7 @@ func newStream(r *Recorder, c TCPConfig) (*stream, error) {
 		WriteTimeout: c.WriteTimeout,
 		CloseTimeout: c.CloseTimeout,
 		Greeting:     st.greeting,
+		Listener:     c.Listener,
 	})
 	if err != nil {
 		return nil, fmt.Errorf("agent: TCP exporter: %w", err)
