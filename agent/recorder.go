@@ -135,7 +135,7 @@ type seriesExt struct {
 	plan   *histPlan  // histogram/distribution export, nil for other kinds
 	// Updated by the flusher, read by new TCP clients' snapshots.
 	total    atomic.Uint64 // float64 bits of the counter total flushed so far; the flusher writes it
-	gaugeSet atomic.Bool  // gauge set at least once
+	gaugeSet atomic.Bool   // gauge set at least once
 }
 
 // canon is the registry's slow path: sanitize, prefix, merge global tags, sort, and plan the export.
