@@ -69,6 +69,27 @@ func sendEach(t *testing.T, cs []net.Conn, per int) int {
 	return sent
 }
 
+// closeSealed closes r in the background and returns once Close has sealed r's sockets and
+// ended its reading goroutines' waits: a handler held until then leaves the rest to the drain.
+func closeSealed(t *testing.T, r *Reader) <-chan error {
+	t.Helper()
+	sealed := make(chan struct{})
+	testHookSealed = func(c *Reader) {
+		if c == r {
+			close(sealed)
+		}
+	}
+	t.Cleanup(func() { testHookSealed = nil })
+	closed := make(chan error, 1)
+	go func() { closed <- r.Close() }()
+	select {
+	case <-sealed:
+	case <-time.After(readerTestWait):
+		t.Fatal("Close did not seal the sockets")
+	}
+	return closed
+}
+
 // TestReaderCloseDrains: what the kernel holds for a Reader when it closes is read and handed
 // over, not thrown away with the socket, and counted in Drained.
 func TestReaderCloseDrains(t *testing.T) {
@@ -102,9 +123,7 @@ func TestReaderCloseDrains(t *testing.T) {
 					t.Fatal(err)
 				}
 			}
-			closed := make(chan error, 1)
-			go func() { closed <- r.Close() }()
-			time.Sleep(20 * time.Millisecond) // Close is waiting for the held handler
+			closed := closeSealed(t, r)
 			g.release()
 			if err := <-closed; err != nil {
 				t.Fatal(err)
@@ -183,9 +202,10 @@ func TestReaderHandoverUDP(t *testing.T) {
 			if nr.Addr() != old.Addr() {
 				t.Errorf("successor on %v, want %v", nr.Addr(), old.Addr())
 			}
-			sent += sendEach(t, cs, 5) // both read now
+			sent += sendEach(t, cs, 20) // both read now, the old Reader's goroutines stay held
+			closed := closeSealed(t, old)
 			g.release()
-			if err := old.Close(); err != nil {
+			if err := <-closed; err != nil {
 				t.Fatal(err)
 			}
 			sent += sendEach(t, cs, 5) // only the successor is left

@@ -347,8 +347,10 @@ func (r *Reader) listenUnixgram(cfg ReaderConfig) error {
 	s.sh.unixPath, s.sh.unixFile = path, fi
 	// The file was created with at most cfg.SocketMode, less what the umask removed; chmod on
 	// the path gives it exactly that mode (fchmod on a bound socket does not change the file).
-	if err := os.Chmod(path, cfg.SocketMode); err != nil {
-		return fmt.Errorf("netio: listen %s: %w", r.addr, err)
+	if fi.Mode().Perm() != cfg.SocketMode.Perm() {
+		if err := os.Chmod(path, cfg.SocketMode); err != nil {
+			return fmt.Errorf("netio: listen %s: %w", r.addr, err)
+		}
 	}
 	return nil
 }
@@ -480,6 +482,9 @@ func (r *Reader) shutdown() error {
 	for _, s := range r.socks {
 		s.conn.SetReadDeadline(time.Unix(1, 0))
 	}
+	if testHookSealed != nil {
+		testHookSealed(r)
+	}
 	r.wg.Wait()
 	for i, s := range r.socks {
 		if last[i] {
@@ -495,6 +500,11 @@ func (r *Reader) shutdown() error {
 	}
 	return first
 }
+
+// testHookSealed, if set by a test, runs when Close has sealed the sockets and ended the reading
+// goroutines' waits, before it waits for them: a handler released then finds the rest for the
+// drain.
+var testHookSealed func(*Reader)
 
 // drainFor bounds how long Close reads one socket: one sealed socket holds at most its
 // receive buffer, which a reader empties in milliseconds.
