@@ -74,13 +74,6 @@ func (mo *monotonic) check(t *testing.T, m peertest.Metrics) {
 	mo.last = m
 }
 
-func writeFile(t *testing.T, path, content string) {
-	t.Helper()
-	if err := os.WriteFile(path, []byte(content), 0o600); err != nil {
-		t.Fatal(err)
-	}
-}
-
 // waitExit waits up to d for the agent to exit and returns how it exited.
 func (a *runningAgent) waitExit(t *testing.T, d time.Duration) error {
 	t.Helper()
@@ -245,8 +238,8 @@ func TestAttackSIGTERMAfterSIGHUPStorm(t *testing.T) {
 	}
 }
 
-// TestAttackReloadUnderLoad: datagrams flow on UDP (from many source ports) and unixgram while the
-// agent reloads again and again, changing its reader count (so UDP sockets join the port, or are
+// TestAttackReloadUnderLoad: datagrams flow on UDP (from many source ports) and unixgram for 3 s
+// (STATSHARD_ATTACK_SECONDS) while the agent reloads every 150 ms, changing its reader count (so UDP sockets join the port, or are
 // sealed and drained) and receive buffer: every datagram sent is received or counted as a kernel
 // drop; the upstream gets every received one; no /metrics counter ever goes down.
 func TestAttackReloadUnderLoad(t *testing.T) {
@@ -256,7 +249,12 @@ func TestAttackReloadUnderLoad(t *testing.T) {
 	}
 	a := startAgentFile(t, "udp://"+up.UDPAddr, config(0))
 
-	const udpSenders, rate, seconds = 16, 15000, 3 // datagrams/s over all senders
+	// STATSHARD_ATTACK_SECONDS lengthens the run (CI's attack step: 15 s, about 100 reloads).
+	const udpSenders, rate = 16, 15000 // datagrams/s over all senders
+	seconds := 3
+	if v, err := strconv.Atoi(os.Getenv("STATSHARD_ATTACK_SECONDS")); err == nil && v > 0 {
+		seconds = min(v, 120)
+	}
 	stop := make(chan struct{})
 	var sent, failed atomic.Int64
 	var wg sync.WaitGroup
