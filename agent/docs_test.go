@@ -135,3 +135,54 @@ func TestStatsStringAndAdd(t *testing.T) {
 		}
 	}
 }
+
+// TestStatsAddEveryCounter: Add carries every counter of Stats, nested parts included, and no
+// level: what the agent relies on to keep /metrics monotonic across reloads.
+func TestStatsAddEveryCounter(t *testing.T) {
+	levels := map[string]bool{"TCP.Clients": true}
+	var fill func(v reflect.Value, path string, n uint64)
+	fill = func(v reflect.Value, path string, n uint64) {
+		for i := range v.NumField() {
+			f, name := v.Field(i), path+v.Type().Field(i).Name
+			switch f.Kind() {
+			case reflect.Struct:
+				fill(f, name+".", n)
+			case reflect.Uint64:
+				if !levels[name] {
+					f.SetUint(n)
+				}
+			case reflect.Int, reflect.Int64:
+				f.SetInt(int64(n) * 100) // levels: Series, FlushDuration, RecvBuffer
+			case reflect.Map:
+				f.Set(reflect.ValueOf(map[string]uint64{"bad_value": n}))
+			}
+		}
+	}
+	var sum, o Stats
+	fill(reflect.ValueOf(&o).Elem(), "", 1)
+	sum.Add(o)
+	sum.Add(o)
+	var check func(v reflect.Value, path string)
+	check = func(v reflect.Value, path string) {
+		for i := range v.NumField() {
+			f, name := v.Field(i), path+v.Type().Field(i).Name
+			switch f.Kind() {
+			case reflect.Struct:
+				check(f, name+".")
+			case reflect.Uint64:
+				if want := map[bool]uint64{true: 0, false: 2}[levels[name]]; f.Uint() != want {
+					t.Errorf("%s: %d after adding 1 twice, want %d", name, f.Uint(), want)
+				}
+			case reflect.Int, reflect.Int64:
+				if f.Int() != 0 {
+					t.Errorf("level %s was summed: %d", name, f.Int())
+				}
+			case reflect.Map:
+				if got := f.Interface().(map[string]uint64)["bad_value"]; got != 2 {
+					t.Errorf("%s[bad_value] = %d, want 2", name, got)
+				}
+			}
+		}
+	}
+	check(reflect.ValueOf(sum), "")
+}

@@ -128,7 +128,7 @@ type Set struct {
 
 // Add records v as a member of the set. An empty member cannot be sent ("name:|s" is not a
 // DogStatsD line) and one longer than a payload could never be: both are dropped and counted
-// (Stats.InvalidValues, Stats.DroppedTooLong).
+// (Stats.InvalidValues, Stats.Statsd.DroppedTooLong).
 func (s Set) Add(v string) {
 	if s.s == nil {
 		s.r.invalidHandle()

@@ -41,6 +41,16 @@ type IntakeConfig struct {
 	// statsd_exporter and telegraf do ("-3|g" subtracts 3). The default, false, follows
 	// DogStatsD and the Datadog Agent: every gauge value sets the gauge ("-3|g" sets -3).
 	RelativeGauges bool
+	// Takeover, if set, is a running intake (of this or another recorder) that the new one
+	// replaces without a gap, as when a configuration is reloaded. Each address the new intake
+	// shares with Takeover takes over its sockets (see netio.Reader.Handover): a unixgram socket
+	// and its file are kept as they are, UDP sockets are kept and more join the port if Readers
+	// grew. Until Listen returns both intakes receive, each datagram reaching one of the two
+	// recorders. Once every address is bound, Listen closes Takeover, which reads what its
+	// sockets no longer shared still hold (addresses dropped from Listen, or sockets past a
+	// smaller Readers) into its recorder, so close that recorder after Listen returns to flush
+	// them. If Listen fails, Takeover keeps running unchanged.
+	Takeover *Intake
 }
 
 // Intake receives DogStatsD datagrams and records them. Create it with Recorder.Listen; Close
@@ -75,22 +85,26 @@ type Intake struct {
 }
 
 // Listen starts an intake on every address in cfg.Listen. It fails, closing what it opened, when an
-// address is invalid or cannot be bound.
+// address is invalid or cannot be bound, or would receive the recorder's own flushes (ErrLoop,
+// see CheckIntake), as the defaults would: DefaultListen is DefaultStatsdAddress.
 func (r *Recorder) Listen(cfg IntakeConfig) (*Intake, error) {
-	addrs := cfg.Listen
-	if len(addrs) == 0 {
-		addrs = []string{DefaultListen}
+	addrs, err := parseListen(cfg.Listen)
+	if err != nil {
+		return nil, err
+	}
+	if err := checkLoop(r.cfg, addrs); err != nil {
+		return nil, err
 	}
 	in := &Intake{r: r, max: cfg.MaxForward, relative: cfg.RelativeGauges}
 	if in.max <= 0 {
 		in.max = DefaultMaxForward
 	}
-	for _, s := range addrs {
-		a, err := netio.ParseListenAddr(s)
-		if err != nil {
-			in.Close()
-			return nil, fmt.Errorf("agent: intake: %w", err)
-		}
+	var prev []*netio.Reader
+	if cfg.Takeover != nil {
+		prev = cfg.Takeover.readers
+	}
+	taken := make([]bool, len(prev))
+	for _, a := range addrs {
 		var mu sync.Mutex
 		var parsers []*lineParser
 		parser := func(i int) *lineParser {
@@ -103,7 +117,11 @@ func (r *Recorder) Listen(cfg IntakeConfig) (*Intake, error) {
 			}
 			return parsers[i]
 		}
-		rd, err := netio.ListenReader(a, netio.ReaderConfig{Readers: cfg.Readers, RecvBuffer: cfg.RecvBuffer},
+		var from *netio.Reader
+		if i := takeover(prev, taken, a); i >= 0 {
+			from, taken[i] = prev[i], true
+		}
+		rd, err := listenReader(from, a, netio.ReaderConfig{Readers: cfg.Readers, RecvBuffer: cfg.RecvBuffer},
 			func(i int, dgs [][]byte) { in.handle(parser(i), dgs) })
 		if err != nil {
 			in.Close()
@@ -111,10 +129,19 @@ func (r *Recorder) Listen(cfg IntakeConfig) (*Intake, error) {
 		}
 		in.readers = append(in.readers, rd)
 	}
+	if err := r.boundLoop(in); err != nil {
+		in.Close()
+		return nil, err
+	}
 	r.exp.setForwardLimit(in.max)
 	r.intakesMu.Lock()
 	r.intakes = append(r.intakes, in)
 	r.intakesMu.Unlock()
+	if cfg.Takeover != nil {
+		if err := cfg.Takeover.Close(); err != nil {
+			r.cfg.logger.Warn("statshard: closing the intake taken over", "err", err)
+		}
+	}
 	return in, nil
 }
 
@@ -127,8 +154,12 @@ func (in *Intake) Addrs() []string {
 	return out
 }
 
-// Close stops receiving, waits for the reader goroutines and removes unix socket files. What was
-// received is recorded; the recorder's next flush (or its Close) sends it.
+// Close stops receiving without losing what the kernel holds: each socket is first sealed (a UDP
+// socket takes no more datagrams, which the kernel refuses or gives to a successor; a unixgram
+// socket file is removed and senders get EPIPE), then what it still holds is read and recorded
+// (Drained counts it), and the kernel's final drop count is read into Stats. Close waits for the
+// reader goroutines. What was received is recorded; the recorder's next flush (or its Close) sends
+// it. Sockets a successor took over (IntakeConfig.Takeover) are left to it.
 func (in *Intake) Close() error {
 	var err error
 	in.closeOnce.Do(func() {
@@ -324,7 +355,11 @@ type IntakeStats struct {
 	KernelDrops    uint64            // datagrams the kernel dropped: receive buffer full
 	Truncated      uint64            // datagrams too long for the receive buffer, dropped
 	ReaderPanics   uint64            // recovered panics in reader goroutines
-	RecvBuffer     int               // SO_RCVBUF granted by the kernel (smallest over sockets)
+	// Drained counts the datagrams, among Datagrams, that Close read from sockets it had already
+	// stopped taking more (or, for a Takeover, that no successor shares): what a close that
+	// dropped the sockets' buffers would have lost.
+	Drained    uint64
+	RecvBuffer int // SO_RCVBUF granted by the kernel (smallest over sockets)
 }
 
 // Stats returns the intake's counters.
@@ -347,6 +382,7 @@ func (in *Intake) Stats() IntakeStats {
 		st.KernelDrops += rs.KernelDrops
 		st.Truncated += rs.Truncated
 		st.ReaderPanics += rs.Panics
+		st.Drained += rs.Drained
 		if st.RecvBuffer == 0 || rs.RecvBuffer < st.RecvBuffer {
 			st.RecvBuffer = rs.RecvBuffer
 		}

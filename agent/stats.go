@@ -141,6 +141,7 @@ var stats = []statDef{
 	{field: func(s *Stats) *uint64 { return &s.Intake.Forwarded }, prom: "statshard_forwarded_lines_total", help: "Events, service checks and timestamped lines forwarded unaggregated."},
 	{field: func(s *Stats) *uint64 { return &s.Intake.Syscalls }, prom: "statshard_receive_syscalls_total", help: "Receive syscalls (recvmmsg reads many datagrams each)."},
 	{field: func(s *Stats) *uint64 { return &s.Intake.ReaderPanics }, prom: "statshard_reader_panics_total", help: "Recovered panics in intake readers."},
+	{field: func(s *Stats) *uint64 { return &s.Intake.Drained }, prom: "statshard_datagrams_drained_total", help: "Datagrams read from intake sockets after they stopped taking more, at a reload or shutdown (included in datagrams_received_total)."},
 	{field: func(s *Stats) *uint64 { return &s.Intake.ParseErrors }, help: "Malformed lines skipped, all reasons (statshard_parse_errors_total has them by reason)."},
 	{field: func(s *Stats) *uint64 { return &s.Intake.KernelDrops }, reason: "kernel_receive_buffer", help: "a datagram the kernel dropped on a full receive buffer"},
 	{field: func(s *Stats) *uint64 { return &s.Intake.Truncated }, reason: "datagram_truncated", help: "a datagram longer than the receive buffer"},
@@ -295,6 +296,7 @@ func (r *Recorder) intakeStats() IntakeStats {
 		sum.KernelDrops += st.KernelDrops
 		sum.Truncated += st.Truncated
 		sum.ReaderPanics += st.ReaderPanics
+		sum.Drained += st.Drained
 		if st.RecvBuffer > 0 && (sum.RecvBuffer == 0 || st.RecvBuffer < sum.RecvBuffer) {
 			sum.RecvBuffer = st.RecvBuffer
 		}

@@ -3,6 +3,7 @@ package agent
 import (
 	"fmt"
 	"math"
+	"net"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -34,7 +35,7 @@ const (
 // total crosses an integer, so an observer shows the total recorded rounded down (the fraction
 // is carried from the first add streamed: fractional adds made while no client was connected can
 // leave a late joiner's snapshot plus increments one below the total until the next crossing);
-// negative adds cannot be expressed and are counted in Stats.TCPDroppedUnrepresentable. Gauges stream as
+// negative adds cannot be expressed and are counted in Stats.TCP.DroppedUnrepresentable. Gauges stream as
 // set_gauge, increment_gauge or decrement_gauge; a series' first streamed event is always
 // set_gauge of its value, so an observer does not add increments to a value the agent no longer
 // holds (a series re-created after idle expiry restarts from 0). Histograms and distributions
@@ -52,10 +53,10 @@ type TCPConfig struct {
 	Address string
 	// MaxClients caps connected clients. When MaxClients are connected, a new connection evicts
 	// the client that has gone longest without a completed write, if that is longer than
-	// WriteTimeout (Stats.TCPEvicted): otherwise clients that never read would hold every slot
+	// WriteTimeout (Stats.TCP.Evicted): otherwise clients that never read would hold every slot
 	// forever whenever no metric flows, as nothing written means no write deadline. A client
 	// idle for lack of traffic can be evicted the same way, but only to let another in. With no
-	// such client the new connection is closed at once and counted (Stats.TCPRejected). Zero
+	// such client the new connection is closed at once and counted (Stats.TCP.Rejected). Zero
 	// means DefaultTCPMaxClients.
 	MaxClients int
 	// BufferSize bounds, in events, both the intake between recorders and the stream (full: the
@@ -70,6 +71,10 @@ type TCPConfig struct {
 	// CloseTimeout bounds how long Close lets clients receive what is queued. Zero means
 	// netio.DefaultHubCloseTimeout.
 	CloseTimeout time.Duration
+	// Listener, if set, is served instead of listening on Address, and closed by the
+	// recorder's Close: for a listener the caller keeps across recorders (a reload), so that
+	// clients connecting meanwhile wait in its accept queue rather than find the port closed.
+	Listener net.Listener
 	// Snapshot, when true, sends a new client the current value of every counter (set_counter,
 	// the total since the recorder started, flushed or not, fractional adds included, rounded
 	// down and clamped to [0, MaxUint64]) and gauge (set_gauge) right after the metadata, so a
@@ -80,7 +85,7 @@ type TCPConfig struct {
 	// for a client that never reads is WriteTimeout. The snapshots held at once take at most
 	// SnapshotBudget bytes, whatever the number of clients: a client whose snapshot would pass
 	// it gets the metadata and the live stream without one, counted in
-	// Stats.TCPSnapshotsSkipped. Metadata is encoded once per Describe change, outside the
+	// Stats.TCP.SnapshotsSkipped. Metadata is encoded once per Describe change, outside the
 	// budget. A late joiner's snapshot may include an event that it also receives live, which a
 	// counter then counts twice.
 	Snapshot bool
@@ -153,6 +158,7 @@ func newStream(r *Recorder, c TCPConfig) (*stream, error) {
 		CloseTimeout: c.CloseTimeout,
 		Greeting:     st.greet.greeting,
 		GreetingDone: st.greet.greetingDone,
+		Listener:     c.Listener,
 	})
 	if err != nil {
 		return nil, fmt.Errorf("agent: TCP exporter: %w", err)

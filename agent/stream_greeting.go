@@ -27,7 +27,7 @@ const DefaultTCPSnapshotBudget = 64 << 20
 // Each snapshot encoding stays held until the last client it was handed to has written it or
 // gone (netio.HubConfig.GreetingDone); clients that never read hold it until WriteTimeout. The
 // bytes held, counted by capacity, never exceed budget: a build that would pass it is abandoned
-// and its clients get the metadata alone, counted in Stats.TCPSnapshotsSkipped.
+// and its clients get the metadata alone, counted in Stats.TCP.SnapshotsSkipped.
 type greeter struct {
 	st     *stream
 	budget int // bytes; negative: no limit

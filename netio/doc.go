@@ -40,7 +40,10 @@
 // Readers goroutines. On Linux each goroutine receives up to 64 datagrams per recvmmsg(2) call
 // into buffers allocated once, UDP goroutines each own a socket sharing the port through
 // SO_REUSEPORT, and datagrams the kernel dropped for a full receive buffer are counted
-// (SO_RXQ_OVFL) in ReaderStats, with truncated datagrams and recovered handler panics.
+// (SO_RXQ_OVFL, SO_MEMINFO) in ReaderStats, with truncated datagrams and recovered handler panics.
+// Close loses nothing the kernel holds: it seals each socket, reads what it still holds to the
+// handler, and reads the kernel's final drop count. Handover starts a successor that shares the
+// sockets, to restart a listener without a gap.
 //
 //	r, err := netio.ListenReader(a, netio.ReaderConfig{}, func(reader int, datagrams [][]byte) {
 //		// parse; the slices are reused once this returns
@@ -48,7 +51,12 @@
 //	if err != nil {
 //		return err
 //	}
-//	defer r.Close() // stops the goroutines; removes the unixgram socket file
+//	defer r.Close() // seals and drains the sockets; removes the unixgram socket file
+//
+//	next, err := r.Handover(netio.ReaderConfig{}, h2) // a new handler on the same sockets
+//	if err == nil {
+//		r.Close() // r leaves the shared sockets to next
+//	}
 //
 // Unless its documentation says otherwise, a type's methods may not be called concurrently.
 package netio

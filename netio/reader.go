@@ -98,9 +98,9 @@ type ReaderStats struct {
 	// Truncated counts datagrams longer than MaxDatagram, dropped without reaching the handler.
 	Truncated uint64
 	// KernelDrops counts datagrams the kernel dropped because a socket's receive buffer was
-	// full, summed over sockets. Linux only (SO_RXQ_OVFL); zero elsewhere. The kernel reports
-	// its running count with the next datagram it delivers, so drops show up only once traffic
-	// after them has been read.
+	// full, summed over sockets. Linux only; zero elsewhere. The kernel reports its running
+	// count with each datagram it delivers (SO_RXQ_OVFL), and Stats and Close also ask for it
+	// (SO_MEMINFO), so drops that no datagram followed are counted too.
 	KernelDrops uint64
 	// Panics counts handler panics recovered; the reading goroutine went on reading.
 	Panics uint64
@@ -113,6 +113,9 @@ type ReaderStats struct {
 	RecvBuffer int
 	// Sockets is the number of sockets the Reader reads from.
 	Sockets int
+	// Drained counts the datagrams, among Datagrams, that Close read from sockets it had stopped
+	// taking more: what closing them at once would have lost.
+	Drained uint64
 }
 
 // Reader receives datagrams on a UDP address or a Unix datagram socket with several goroutines
@@ -133,29 +136,74 @@ type Reader struct {
 	workers []*readerWorker
 	wg      sync.WaitGroup
 	rcvbuf  int
-
-	// unixPath and unixFile identify the socket file ListenReader created, so Close removes it
-	// only while it is still that file.
-	unixPath string
-	unixFile os.FileInfo
+	drained atomic.Uint64 // datagrams Close read from sealed sockets
 
 	closing   atomic.Bool
+	handedOff atomic.Bool // Handover gave the sockets to a successor
+	pred      *Reader     // the Reader this one took over from (Handover), else nil
 	closeOnce sync.Once
 	closeErr  error
 }
 
-// readerSocket is one socket and what the kernel told about it.
+// readerSocket is one Reader's descriptor of a kernel socket, which Handover may share between
+// a Reader and its successor, and the part of the socket's kernel drop count this Reader answers
+// for: from from to until.
 type readerSocket struct {
 	conn net.PacketConn
+	sh   *socketShare
+	// from is sh.drops when this Reader began answering for the socket's drops.
+	from uint64
+	// until is 1 + sh.drops when this Reader stopped answering for them (it handed the socket
+	// over, or abandoned a socket it was handed); 0 while it answers.
+	until atomic.Uint64
+	// prev is the predecessor's descriptor of a socket this Reader was handed, else nil.
+	prev *readerSocket
+}
+
+// kernelDrops is the part of the socket's drop count this Reader reports.
+func (s *readerSocket) kernelDrops() uint64 {
+	d := s.sh.drops.Load()
+	if u := s.until.Load(); u != 0 {
+		d = min(d, u-1)
+	}
+	if d < s.from {
+		return 0
+	}
+	return d - s.from
+}
+
+// socketShare is what every Reader holding a descriptor of one kernel socket shares.
+type socketShare struct {
+	// holders counts the open Readers with a descriptor of the socket; the last one to close
+	// seals the socket, drains it and removes its file.
+	holders atomic.Int32
 	// drops extends the kernel's 32-bit running drop count of the socket to 64 bits.
 	drops atomic.Uint64
+	// unixPath and unixFile identify the socket file ListenReader created, so the last holder
+	// removes it only while it is still that file.
+	unixPath string
+	unixFile os.FileInfo
+}
+
+func newSocket(c net.PacketConn) *readerSocket {
+	s := &readerSocket{conn: c, sh: &socketShare{}}
+	s.sh.holders.Store(1)
+	return s
+}
+
+// refreshDrops asks the kernel for the socket's drop count now, rather than waiting for the
+// next datagram to carry it (a drop after the last datagram read is otherwise never reported).
+func (s *readerSocket) refreshDrops() {
+	if v, ok := socketDrops(s.conn); ok {
+		s.sh.observeDrops(v)
+	}
 }
 
 // observeDrops folds in the kernel's running drop count v. Goroutines sharing a socket may
 // observe counts out of order, so only a forward move (modulo 2^32) of less than 2^31 is taken:
 // this keeps the largest count seen and survives the kernel counter's wrap-around. (A real jump
 // of 2^31 drops between two delivered datagrams would read as a stale count.)
-func (s *readerSocket) observeDrops(v uint32) {
+func (s *socketShare) observeDrops(v uint32) {
 	for {
 		old := s.drops.Load()
 		d := v - uint32(old)
@@ -190,11 +238,12 @@ type readerWorker struct {
 // pass what arrives to h. A udp Addr may use port 0, for a port the kernel picks (see Addr),
 // and an empty host, for all interfaces.
 //
-// For UDP with several sockets, a fixed port already bound by any socket, even one of another
-// Reader, is refused, because SO_REUSEPORT would otherwise let two listeners of the same user
-// silently split the traffic. A unixgram path is replaced only when it is a stale socket
-// (nobody receives on it); a live socket or any other kind of file there is an error. The new
-// socket file gets cfg.SocketMode.
+// A UDP port already bound by any socket, even one of another Reader, is refused, because
+// SO_REUSEPORT (which Linux sockets get, so that several share the port and a successor can
+// join it, see Handover) would otherwise let two listeners of the same user silently split the
+// traffic. A unixgram path is replaced only when it is a stale socket (nobody receives on it); a
+// live socket or any other kind of file there is an error. The new socket file never has more
+// permission than cfg.SocketMode, from the instant it exists, and then has exactly that.
 func ListenReader(a Addr, cfg ReaderConfig, h Handler) (*Reader, error) {
 	if h == nil {
 		return nil, errors.New("netio: ListenReader: nil handler")
@@ -218,11 +267,23 @@ func ListenReader(a Addr, cfg ReaderConfig, h Handler) (*Reader, error) {
 		r.shutdown()
 		return nil, err
 	}
+	if err := r.start(cfg); err != nil {
+		return nil, err
+	}
+	return r, nil
+}
+
+// start configures the sockets and starts the reading goroutines.
+func (r *Reader) start(cfg ReaderConfig) error {
+	if err := r.configure(cfg); err != nil {
+		r.shutdown()
+		return err
+	}
 	for i := range cfg.Readers {
 		w := &readerWorker{id: i, r: r, sock: r.socks[i%len(r.socks)]}
 		if err := w.recv.init(w.sock.conn, cfg); err != nil {
 			r.shutdown()
-			return nil, fmt.Errorf("netio: listen %s: %w", a, err)
+			return fmt.Errorf("netio: listen %s: %w", r.addr, err)
 		}
 		r.workers = append(r.workers, w)
 	}
@@ -230,7 +291,7 @@ func ListenReader(a Addr, cfg ReaderConfig, h Handler) (*Reader, error) {
 	for _, w := range r.workers {
 		go w.run()
 	}
-	return r, nil
+	return nil
 }
 
 // checkListenAddr validates a for listening: unlike a destination, a udp host may be empty and
@@ -257,38 +318,41 @@ func checkListenAddr(a Addr) error {
 func (r *Reader) listenUDP(cfg ReaderConfig) error {
 	conns, err := listenUDPSockets(r.addr, cfg.Readers)
 	for _, c := range conns {
-		r.socks = append(r.socks, &readerSocket{conn: c})
+		r.socks = append(r.socks, newSocket(c))
 	}
 	if err != nil {
 		return err
 	}
 	r.addr.Address = conns[0].LocalAddr().String()
-	return r.configure(cfg)
+	return nil
 }
 
-// listenUnixgram binds the socket file, replacing a stale one, and sets its mode.
+// listenUnixgram binds the socket file, replacing a stale one, with its mode.
 func (r *Reader) listenUnixgram(cfg ReaderConfig) error {
 	path := r.addr.Address
 	if err := removeStaleSocket(path); err != nil {
 		return fmt.Errorf("netio: listen %s: %w", r.addr, err)
 	}
-	c, err := net.ListenUnixgram("unixgram", &net.UnixAddr{Name: path, Net: "unixgram"})
+	c, err := listenUnixgramMode(path, cfg.SocketMode)
 	if err != nil {
 		return fmt.Errorf("netio: listen %s: %w", r.addr, err)
 	}
-	r.socks = append(r.socks, &readerSocket{conn: c})
+	s := newSocket(c)
+	r.socks = append(r.socks, s)
 	// Recorded before anything else can fail, so that shutdown removes the file we created.
 	fi, err := os.Lstat(path)
 	if err != nil {
 		return fmt.Errorf("netio: listen %s: %w", r.addr, err)
 	}
-	r.unixPath, r.unixFile = path, fi
-	// The socket briefly has the umask's mode; chmod on the path is the only portable way to
-	// set it, as fchmod on a socket does not change the file.
-	if err := os.Chmod(path, cfg.SocketMode); err != nil {
-		return fmt.Errorf("netio: listen %s: %w", r.addr, err)
+	s.sh.unixPath, s.sh.unixFile = path, fi
+	// The file was created with at most cfg.SocketMode, less what the umask removed; chmod on
+	// the path gives it exactly that mode (fchmod on a bound socket does not change the file).
+	if fi.Mode().Perm() != cfg.SocketMode.Perm() {
+		if err := os.Chmod(path, cfg.SocketMode); err != nil {
+			return fmt.Errorf("netio: listen %s: %w", r.addr, err)
+		}
 	}
-	return r.configure(cfg)
+	return nil
 }
 
 // removeStaleSocket makes path free to bind: absent is fine; a socket nobody receives on (left
@@ -336,9 +400,11 @@ func (r *Reader) configure(cfg ReaderConfig) error {
 // the kernel chose when a asked for port 0.
 func (r *Reader) Addr() Addr { return r.addr }
 
-// Stats returns the Reader's counters. It is safe to call at any time, even after Close.
+// Stats returns the Reader's counters. It is safe to call at any time, even after Close. While
+// the Reader runs, it asks the kernel for each socket's drop count (on Linux), so KernelDrops is
+// current even when no datagram has followed the drops.
 func (r *Reader) Stats() ReaderStats {
-	st := ReaderStats{RecvBuffer: r.rcvbuf, Sockets: len(r.socks)}
+	st := ReaderStats{RecvBuffer: r.rcvbuf, Sockets: len(r.socks), Drained: r.drained.Load()}
 	for _, w := range r.workers {
 		st.Datagrams += w.c.datagrams.Load()
 		st.Bytes += w.c.bytes.Load()
@@ -348,15 +414,27 @@ func (r *Reader) Stats() ReaderStats {
 		st.Errors += w.c.errors.Load()
 	}
 	for _, s := range r.socks {
-		st.KernelDrops += s.drops.Load()
+		if !r.closing.Load() {
+			s.refreshDrops()
+		}
+		st.KernelDrops += s.kernelDrops()
 	}
 	return st
 }
 
-// Close closes the sockets, which ends any receive in progress, waits for the reading
-// goroutines (so for handler calls in progress), and removes the unixgram socket file if it is
-// still the one ListenReader created. Calling Close again returns the first call's result.
-// Calling it from the handler deadlocks: Close would wait for the call it is part of.
+// Close stops the Reader without losing what the kernel holds for it. For each socket no
+// successor shares (see Handover), it first stops the socket taking more: a unixgram socket's
+// file is removed and its receive side shut down (senders then get EPIPE, and the kernel takes
+// nothing more); on Linux a UDP socket is connected to its own address, so the kernel gives it
+// no more datagrams (senders then get ECONNREFUSED unless a successor shares the port). Close
+// then waits for the reading goroutines (so for handler calls in progress), reads what the socket
+// still holds and hands it to the handler (counted in Datagrams and in Drained), reads the
+// kernel's final drop count and closes the socket. A socket a successor shares is left to it,
+// unread. Elsewhere than Linux, a UDP socket cannot be sealed: Close reads until it has been
+// quiet for a moment, and a datagram arriving after that is lost uncounted.
+//
+// Calling Close again returns the first call's result. Calling it from the handler deadlocks:
+// Close would wait for the call it is part of.
 func (r *Reader) Close() error {
 	r.closeOnce.Do(func() { r.closeErr = r.shutdown() })
 	return r.closeErr
@@ -365,22 +443,93 @@ func (r *Reader) Close() error {
 func (r *Reader) shutdown() error {
 	r.closing.Store(true)
 	var first error
-	for _, s := range r.socks {
-		if err := s.conn.Close(); err != nil && first == nil {
+	keep := func(err error) {
+		if err != nil && first == nil {
 			first = fmt.Errorf("netio: close %s: %w", r.addr, err)
 		}
 	}
-	r.wg.Wait()
-	if r.unixPath != "" {
-		// Another process may have replaced a file it believed stale after we closed; that one
-		// is not ours.
-		if fi, err := os.Lstat(r.unixPath); err == nil && os.SameFile(fi, r.unixFile) {
-			if err := os.Remove(r.unixPath); err != nil && first == nil {
-				first = fmt.Errorf("netio: close %s: %w", r.addr, err)
+	if p := r.pred; p != nil && !r.handedOff.Load() && !p.closing.Load() {
+		// Closed before its predecessor (Handover's caller gave up on it): the predecessor may
+		// hand over again.
+		defer p.handedOff.Store(false)
+	}
+	last := make([]bool, len(r.socks))
+	for i, s := range r.socks {
+		last[i] = s.sh.holders.Add(-1) == 0
+		if !last[i] && s.prev != nil && !r.handedOff.Load() {
+			// A successor closing before its predecessor (Handover's caller gave up on it):
+			// the predecessor answers for the socket's drops again, all of them.
+			s.until.Store(s.from + 1)
+			s.prev.until.Store(0)
+		}
+		if !last[i] {
+			continue
+		}
+		if s.sh.unixPath != "" {
+			// Another process may have replaced a file it believed stale; that one is not ours.
+			if fi, err := os.Lstat(s.sh.unixPath); err == nil && os.SameFile(fi, s.sh.unixFile) {
+				if err := os.Remove(s.sh.unixPath); err != nil {
+					keep(err)
+				}
 			}
 		}
+		// A socket that cannot be sealed is still drained; what arrives meanwhile is read too,
+		// for a bounded time (drainFor).
+		sealSocket(s.conn, r.addr.Network == "unixgram")
+	}
+	// Wake the goroutines waiting for data: a deadline in the past ends their waits without
+	// closing the descriptor, which a drain still reads and a successor may share.
+	for _, s := range r.socks {
+		s.conn.SetReadDeadline(time.Unix(1, 0))
+	}
+	if testHookSealed != nil {
+		testHookSealed(r)
+	}
+	r.wg.Wait()
+	for i, s := range r.socks {
+		if last[i] {
+			for _, w := range r.workers {
+				if w.sock == s {
+					r.drained.Add(w.drain())
+					break
+				}
+			}
+			s.refreshDrops()
+		}
+		keep(s.conn.Close())
 	}
 	return first
+}
+
+// testHookSealed, if set by a test, runs when Close has sealed the sockets and ended the reading
+// goroutines' waits, before it waits for them: a handler released then finds the rest for the
+// drain.
+var testHookSealed func(*Reader)
+
+// drainFor bounds how long Close reads one socket: one sealed socket holds at most its
+// receive buffer, which a reader empties in milliseconds.
+const drainFor = 2 * time.Second
+
+// drain reads what w's socket holds, without waiting for more, and hands it to the handler. It
+// runs once the reading goroutines have ended, so w's receive state is free.
+func (w *readerWorker) drain() uint64 {
+	var n uint64
+	end := time.Now().Add(drainFor)
+	for time.Now().Before(end) {
+		batch, t, empty, err := w.recv.receiveNow()
+		w.add(&t)
+		if t.dropsSeen {
+			w.sock.sh.observeDrops(t.drops)
+		}
+		if err != nil || empty {
+			break
+		}
+		if len(batch) > 0 {
+			w.deliver(batch)
+			n += uint64(len(batch))
+		}
+	}
+	return n
 }
 
 // run is a reading goroutine: receive a batch, hand it over, count, until Close.
@@ -401,7 +550,7 @@ func (w *readerWorker) run() {
 		}
 		backoff = 0
 		if t.dropsSeen {
-			w.sock.observeDrops(t.drops)
+			w.sock.sh.observeDrops(t.drops)
 		}
 		if len(batch) > 0 {
 			w.deliver(batch)

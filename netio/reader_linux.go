@@ -4,7 +4,7 @@ import (
 	"context"
 	"fmt"
 	"net"
-	"strconv"
+	"os"
 	"syscall"
 	"unsafe"
 
@@ -14,48 +14,144 @@ import (
 // readerOOBSpace is the control-message room per datagram: one SO_RXQ_OVFL count (a uint32).
 var readerOOBSpace = unix.CmsgSpace(4)
 
-// listenUDPSockets binds n UDP sockets to a. With more than one, they share the port through
-// SO_REUSEPORT and the kernel spreads senders over them by a hash of the source address and
-// port. It returns the sockets opened so far even on error, for the caller to close.
+// listenUDPSockets binds n UDP sockets to a, all with SO_REUSEPORT: with more than one, the
+// kernel spreads senders over them by a hash of the source address and port, and a successor
+// (Handover) can join the port later. It returns the sockets opened so far even on error, for
+// the caller to close.
 func listenUDPSockets(a Addr, n int) ([]net.PacketConn, error) {
-	ctx := context.Background()
-	if n == 1 {
-		// No SO_REUSEPORT: nobody may share the port, by accident or otherwise.
-		c, err := net.ListenPacket(a.Network, a.Address)
-		if err != nil {
-			return nil, fmt.Errorf("netio: listen %s: %w", a, err)
-		}
-		return []net.PacketConn{c}, nil
-	}
-	_, p, _ := net.SplitHostPort(a.Address) // checkListenAddr has validated it
-	if port, _ := strconv.ParseUint(p, 10, 16); port != 0 {
-		// SO_REUSEPORT lets any socket of the same user join the group, so binding straight
-		// away would let a second agent on this port quietly take half the traffic. A plain
-		// bind first fails if anybody holds the port. (A race in the moment between the two
-		// binds remains possible; the common mistake is caught.)
-		probe, err := net.ListenPacket(a.Network, a.Address)
-		if err != nil {
-			return nil, fmt.Errorf("netio: listen %s: %w", a, err)
-		}
-		probe.Close()
-	}
-	lc := net.ListenConfig{Control: reusePort}
-	first, err := lc.ListenPacket(ctx, a.Network, a.Address)
+	// SO_REUSEPORT lets any socket of the same user join the group, so binding straight away
+	// would let a second agent on this port quietly take part of the traffic. A plain bind
+	// first fails if anybody holds the port; for port 0 it picks a port nobody holds, which the
+	// sockets then bind (the kernel's own choice for a SO_REUSEPORT socket could be a port that
+	// another group of this user holds). A race in the moment between the two binds remains
+	// possible; the common mistake is caught.
+	probe, err := net.ListenPacket(a.Network, a.Address)
 	if err != nil {
 		return nil, fmt.Errorf("netio: listen %s: %w", a, err)
 	}
-	conns := []net.PacketConn{first}
-	// For port 0 the others must join the port the kernel chose for the first; the resolved
-	// address also keeps a DNS name from binding the others elsewhere.
-	bound := first.LocalAddr().String()
-	for range n - 1 {
-		c, err := lc.ListenPacket(ctx, a.Network, bound)
+	bound := a
+	if _, p, _ := net.SplitHostPort(a.Address); p == "0" {
+		bound.Address = probe.LocalAddr().String()
+	}
+	probe.Close()
+	conns, err := joinUDPSockets(bound, n)
+	if err != nil {
+		return conns, fmt.Errorf("netio: listen %s: %w", a, err)
+	}
+	return conns, nil
+}
+
+// joinUDPSockets binds n more SO_REUSEPORT sockets to a, without the check that nobody holds
+// the port: for a Reader's own sockets, and a successor's. The first socket's bound address is
+// used for the others, so that a DNS name cannot bind them elsewhere.
+func joinUDPSockets(a Addr, n int) ([]net.PacketConn, error) {
+	lc := net.ListenConfig{Control: reusePort}
+	var conns []net.PacketConn
+	for range n {
+		c, err := lc.ListenPacket(context.Background(), a.Network, a.Address)
 		if err != nil {
-			return conns, fmt.Errorf("netio: listen %s: socket %d of %d: %w", a, len(conns)+1, n, err)
+			return conns, fmt.Errorf("socket %d of %d: %w", len(conns)+1, n, err)
+		}
+		if len(conns) == 0 {
+			a.Address = c.LocalAddr().String()
 		}
 		conns = append(conns, c)
 	}
 	return conns, nil
+}
+
+// udpSocketCount is how many UDP sockets a Reader with this many reading goroutines binds: one
+// each.
+func udpSocketCount(readers int) int { return readers }
+
+// sealSocket stops the kernel from queueing more datagrams on c, keeping what it holds. A
+// unixgram socket's receive side is shut down: senders get EPIPE. A UDP socket is connected to
+// its own address (loopback for a wildcard): a connected socket receives only from its peer,
+// here one that never sends, and Linux (since 5.4) leaves it out when it spreads datagrams over
+// a SO_REUSEPORT group, so they go to the other sockets of the port or, when there are none,
+// are refused (the sender sees ECONNREFUSED).
+func sealSocket(c net.PacketConn, unixgram bool) error {
+	raw, err := c.(syscall.Conn).SyscallConn()
+	if err != nil {
+		return err
+	}
+	var serr error
+	cerr := raw.Control(func(fd uintptr) {
+		s := int(fd)
+		if unixgram {
+			serr = unix.Shutdown(s, unix.SHUT_RD)
+			return
+		}
+		sa, err := unix.Getsockname(s)
+		if err != nil {
+			serr = err
+			return
+		}
+		switch a := sa.(type) {
+		case *unix.SockaddrInet4:
+			if a.Addr == [4]byte{} {
+				a.Addr = [4]byte{127, 0, 0, 1}
+			}
+			serr = unix.Connect(s, a)
+		case *unix.SockaddrInet6:
+			if a.Addr != [16]byte{} {
+				serr = unix.Connect(s, a)
+				return
+			}
+			// A wildcard IPv6 socket: ::1, or where IPv6 loopback is missing, IPv4 loopback
+			// through the socket's dual stack.
+			a.Addr = [16]byte{15: 1}
+			if serr = unix.Connect(s, a); serr != nil {
+				a.Addr = [16]byte{10: 0xff, 11: 0xff, 12: 127, 15: 1}
+				serr = unix.Connect(s, a)
+			}
+		}
+	})
+	if cerr != nil {
+		return cerr
+	}
+	return serr
+}
+
+// socketDrops returns the kernel's running count of datagrams dropped on c (SO_MEMINFO's
+// SK_MEMINFO_DROPS, the count SO_RXQ_OVFL reports with each datagram).
+func socketDrops(c net.PacketConn) (uint32, bool) {
+	sc, ok := c.(syscall.Conn)
+	if !ok {
+		return 0, false
+	}
+	raw, err := sc.SyscallConn()
+	if err != nil {
+		return 0, false
+	}
+	var mem [unix.SK_MEMINFO_VARS]uint32
+	var e syscall.Errno
+	if raw.Control(func(fd uintptr) {
+		l := uint32(unsafe.Sizeof(mem))
+		_, _, e = unix.Syscall6(unix.SYS_GETSOCKOPT, fd, unix.SOL_SOCKET, unix.SO_MEMINFO,
+			uintptr(unsafe.Pointer(&mem[0])), uintptr(unsafe.Pointer(&l)), 0)
+	}) != nil || e != 0 {
+		return 0, false
+	}
+	return mem[unix.SK_MEMINFO_DROPS], true
+}
+
+// listenUnixgramMode binds a unixgram socket at path whose file has at most mode from the
+// instant it exists. Linux creates a socket file with the socket's own inode mode less the
+// umask, and that mode can be set with fchmod before bind; unlike setting the process-wide
+// umask, this leaves every other file the process creates meanwhile alone.
+func listenUnixgramMode(path string, mode os.FileMode) (net.PacketConn, error) {
+	lc := net.ListenConfig{Control: func(_, _ string, rc syscall.RawConn) error {
+		var serr error
+		if err := rc.Control(func(fd uintptr) { serr = unix.Fchmod(int(fd), uint32(mode.Perm())) }); err != nil {
+			return err
+		}
+		if serr != nil {
+			return fmt.Errorf("fchmod: %w", serr)
+		}
+		return nil
+	}}
+	return lc.ListenPacket(context.Background(), "unixgram", path)
 }
 
 func reusePort(_, _ string, rc syscall.RawConn) error {
@@ -121,6 +217,7 @@ type receiver struct {
 	call  func(fd uintptr) bool
 	n     int
 	errno syscall.Errno
+	empty bool // the last call found nothing queued (EAGAIN)
 	calls uint64
 }
 
@@ -160,15 +257,16 @@ func (r *receiver) recvmmsg(fd uintptr) bool {
 		n, _, e := unix.Syscall6(unix.SYS_RECVMMSG, fd, uintptr(unsafe.Pointer(&r.msgs[0])), uintptr(len(r.msgs)), 0, 0, 0)
 		switch e {
 		case 0:
-			r.n, r.errno = int(n), 0
+			r.n, r.errno, r.empty = int(n), 0, false
 			return true
 		case unix.EINTR:
 			// Data may be queued still; waiting in the edge-triggered poller could miss it.
 			continue
 		case unix.EAGAIN:
+			r.n, r.errno, r.empty = 0, 0, true
 			return false
 		default:
-			r.n, r.errno = 0, e
+			r.n, r.errno, r.empty = 0, e, false
 			return true
 		}
 	}
@@ -177,6 +275,25 @@ func (r *receiver) recvmmsg(fd uintptr) bool {
 // receive makes one recvmmsg call, waiting for data if none is queued, and returns the
 // datagrams it got (aliasing r.buf) with what it did.
 func (r *receiver) receive() (batch [][]byte, t readTally, err error) {
+	r.reset()
+	return r.collect(r.raw.Read(r.call))
+}
+
+// receiveNow makes one recvmmsg call without waiting; empty says nothing was queued. Close's
+// drain uses it: RawConn.Control runs the call even past the read deadline that ended the
+// reading goroutines' waits.
+func (r *receiver) receiveNow() (batch [][]byte, t readTally, empty bool, err error) {
+	r.reset()
+	err = r.raw.Control(func(fd uintptr) { r.call(fd) })
+	if err == nil && r.empty {
+		t.syscalls, r.calls = r.calls, 0
+		return nil, t, true, nil
+	}
+	batch, t, err = r.collect(err)
+	return batch, t, false, err
+}
+
+func (r *receiver) reset() {
 	for i := range r.used {
 		// The kernel wrote the actual control length and flags back; give the room back.
 		h := &r.msgs[i].Hdr
@@ -184,7 +301,10 @@ func (r *receiver) receive() (batch [][]byte, t readTally, err error) {
 		h.Flags = 0
 	}
 	r.used = 0
-	err = r.raw.Read(r.call)
+}
+
+// collect turns the call's results into a batch.
+func (r *receiver) collect(err error) (batch [][]byte, t readTally, _ error) {
 	t.syscalls, r.calls = r.calls, 0
 	if err != nil {
 		return nil, t, err

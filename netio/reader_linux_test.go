@@ -327,7 +327,7 @@ func TestReaderObserveDrops(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			var s readerSocket
+			var s socketShare
 			for _, v := range tt.seen {
 				s.observeDrops(v)
 			}

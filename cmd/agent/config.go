@@ -205,8 +205,12 @@ func (s settings) validate() error {
 	if len(s.Listen) == 0 {
 		return errors.New("listen: no intake address")
 	}
-	_, _, err := s.agentConfigs(nil, nil)
-	return err
+	c, ic, err := s.agentConfigs(nil, nil)
+	if err != nil {
+		return err
+	}
+	// An intake that receives the agent's own flushes (-upstream one of -listen) loops forever.
+	return agent.CheckIntake(c, ic)
 }
 
 func parseLevel(s string) (slog.Level, error) {

@@ -2,8 +2,10 @@ package main
 
 import (
 	"bufio"
+	"encoding/json"
 	"fmt"
 	"io"
+	"maps"
 	"math"
 	"net"
 	"net/http"
@@ -84,6 +86,11 @@ type runningAgent struct {
 	stderr strings.Builder
 	stdout strings.Builder
 	exited chan error
+
+	// For an agent started with startAgentFile: its -config file and the settings every version
+	// of the file has.
+	cfgPath string
+	cfgBase map[string]any
 }
 
 func (a *runningAgent) logs() string {
@@ -109,8 +116,17 @@ func (w lockedWriter) Write(p []byte) (int, error) {
 // retried with fresh ones, 3 starts at most.
 func startAgent(t *testing.T, upstream string, extra ...string) *runningAgent {
 	t.Helper()
+	return startAgentFile(t, upstream, nil, extra...)
+}
+
+// startAgentFile is startAgent with the settings in a -config file instead of flags (a flag would
+// win over the file, also at a reload): the agent's addresses, upstream, an interval of 100ms and
+// 2 readers, and file's settings over them. writeConfig rewrites it for a SIGHUP. With a nil file,
+// the settings are flags.
+func startAgentFile(t *testing.T, upstream string, file map[string]any, extra ...string) *runningAgent {
+	t.Helper()
 	for attempt := 1; ; attempt++ {
-		a, clash := launchAgent(t, upstream, extra, attempt == 3)
+		a, clash := launchAgent(t, upstream, extra, file, attempt == 3)
 		if !clash {
 			return a
 		}
@@ -121,7 +137,7 @@ func startAgent(t *testing.T, upstream string, extra ...string) *runningAgent {
 // launchAgent starts the agent once and waits until it is healthy. Unless last, it returns clash
 // true, with the agent exited, when the agent could not bind a port; it fails the test on any
 // other failure to start.
-func launchAgent(t *testing.T, upstream string, extra []string, last bool) (a *runningAgent, clash bool) {
+func launchAgent(t *testing.T, upstream string, extra []string, file map[string]any, last bool) (a *runningAgent, clash bool) {
 	t.Helper()
 	a = &runningAgent{
 		udp:    freePort(t, "udp"),
@@ -137,6 +153,15 @@ func launchAgent(t *testing.T, upstream string, extra []string, last bool) (a *r
 		"-http", a.http,
 		"-interval", "100ms",
 		"-readers", "2",
+	}
+	if file != nil {
+		a.cfgPath = filepath.Join(shortTemp(t), "agent.json")
+		a.cfgBase = map[string]any{
+			"listen": []string{"udp://" + a.udp, "unixgram://" + a.unix}, "upstream": upstream,
+			"tcp": a.tcp, "http": a.http, "interval": "100ms", "readers": 2,
+		}
+		a.writeConfig(t, file)
+		args = []string{"-config", a.cfgPath}
 	}
 	a.cmd = exec.Command(agentBin, append(args, extra...)...)
 	a.cmd.Stderr = lockedWriter{&a.mu, &a.stderr}
@@ -174,6 +199,20 @@ func launchAgent(t *testing.T, upstream string, extra []string, last bool) (a *r
 			t.Fatalf("agent not healthy within 10s:\n%s", a.logs())
 		}
 		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+// writeConfig writes the agent's -config file: the base settings with over's on top.
+func (a *runningAgent) writeConfig(t *testing.T, over map[string]any) {
+	t.Helper()
+	m := maps.Clone(a.cfgBase)
+	maps.Copy(m, over)
+	b, err := json.Marshal(m)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(a.cfgPath, b, 0o600); err != nil {
+		t.Fatal(err)
 	}
 }
 

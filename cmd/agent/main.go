@@ -15,9 +15,13 @@
 // -config whose keys are the flag names with '_' for '-' (see the README). Command-line flags win
 // over the environment, which wins over the file.
 //
-// Signals: SIGTERM or SIGINT stops the intake, flushes what is pending upstream, closes stream
-// clients and exits within -shutdown-timeout. SIGHUP reloads the -config file: a file that does not
-// parse or validate keeps the running configuration and logs why.
+// Signals: SIGTERM or SIGINT stops the intake (reading what its sockets still hold), flushes what
+// is pending upstream, closes stream clients and exits within -shutdown-timeout. SIGHUP reloads
+// the -config file without a gap in the intake: the new pipeline takes the sockets over, then the
+// old one sends its final flush; a file that does not parse or validate, or a setting that cannot
+// be applied (an -http address that cannot be bound), keeps the running configuration and logs
+// why. SIGHUPs that arrive during a reload are coalesced into one more reload, which reads the file
+// as it is then; a SIGTERM is never lost among them and wins over a pending reload.
 package main
 
 import (
@@ -37,9 +41,15 @@ import (
 )
 
 func main() {
-	sigs := make(chan os.Signal, 4)
-	signal.Notify(sigs, os.Interrupt, syscall.SIGTERM, syscall.SIGHUP)
-	err := run(os.Args[1:], os.Stdout, os.Stderr, sigs)
+	// Terminating signals and reloads wait in channels of their own, so that reloads, however
+	// many, can never fill the one a SIGTERM waits in (os/signal drops a signal whose channel is
+	// full). One pending of each is all that matters: a second SIGHUP before the reload it asked
+	// for reads the same file, and a second SIGTERM stops the same agent.
+	term := make(chan os.Signal, 1)
+	hup := make(chan os.Signal, 1)
+	signal.Notify(term, os.Interrupt, syscall.SIGTERM)
+	signal.Notify(hup, syscall.SIGHUP)
+	err := run(os.Args[1:], os.Stdout, os.Stderr, signals{term: term, hup: hup})
 	if errors.Is(err, flag.ErrHelp) {
 		os.Exit(0)
 	}
@@ -49,6 +59,11 @@ func main() {
 	}
 }
 
+// signals are the channels run waits on: term for SIGTERM and SIGINT, hup for SIGHUP.
+type signals struct {
+	term, hup <-chan os.Signal
+}
+
 func version() string {
 	if bi, ok := debug.ReadBuildInfo(); ok && bi.Main.Version != "" {
 		return bi.Main.Version
@@ -56,8 +71,23 @@ func version() string {
 	return "(devel)"
 }
 
-// run is the agent: it returns when a terminating signal arrives on sigs (or sigs is closed).
-func run(args []string, stdout, stderr io.Writer, sigs <-chan os.Signal) error {
+// reloadApplies says how a SIGHUP applies each setting (the JSON key): a reload applies every
+// setting or, if one cannot be applied, none. TestReloadCoversEverySetting keeps it complete.
+var reloadApplies = map[string]string{
+	"http":             "the telemetry server moves: the new address is bound before the reload commits (a failure rejects the reload), the old one then shuts down; off stops it",
+	"pprof":            "/debug/pprof is switched on or off on the running server",
+	"log_level":        "the level of the running logger changes",
+	"shutdown_timeout": "read when a SIGTERM comes",
+}
+
+// pipelineSettings are applied by the new pipeline (agentConfigs); the intake keeps its sockets
+// where the address stays, the stream its listener.
+var pipelineSettings = []string{"listen", "upstream", "tcp", "tcp_snapshot", "tcp_max_clients", "tcp_buffer",
+	"interval", "prefix", "tags", "max_series", "expiry", "histogram_mode", "quantiles", "buckets",
+	"histogram_rules", "sketch_distributions", "readers", "recv_buffer", "relative_gauges", "max_packet_size", "telemetry"}
+
+// run is the agent: it returns when a terminating signal arrives on sig.term (or it is closed).
+func run(args []string, stdout, stderr io.Writer, sig signals) error {
 	s, configPath, act, err := load(args, stderr)
 	if act.version {
 		fmt.Fprintln(stdout, "statshard agent", version(), runtime.Version())
@@ -71,70 +101,130 @@ func run(args []string, stdout, stderr io.Writer, sigs <-chan os.Signal) error {
 		fmt.Fprintf(stdout, "%s\nconfiguration OK\n", b)
 		return nil
 	}
-	level, _ := parseLevel(s.LogLevel)
-	log := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: level}))
+	var level slog.LevelVar
+	l, _ := parseLevel(s.LogLevel)
+	level.Set(l)
+	log := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: &level}))
 
-	p, err := start(s, stdout, log)
+	a := &agentState{log: log, stdout: stdout}
+	p, err := a.start(s, nil)
 	if err != nil {
 		return err
 	}
-	var cur pipelineRef
-	cur.Store(p)
+	a.cur = p
 	var web *httpServer
 	if s.HTTP != "off" {
-		if web, err = serveHTTP(s.HTTP, s.Pprof, &cur, log); err != nil {
-			p.stop(time.Duration(s.ShutdownTimeout), log)
+		if web, err = serveHTTP(s.HTTP, s.Pprof, a, log); err != nil {
+			p.stop(log)
 			return err
 		}
 	}
 	log.Info("statshard agent started", "version", version(), "listen", p.in.Addrs(), "upstream", orStdout(s.Upstream),
 		"tcp", orOff(p.rec.TCPAddr()), "http", orOff(web.addr()), "interval", time.Duration(s.Interval))
 
-	for sig := range sigs {
-		if sig != syscall.SIGHUP {
-			log.Info("statshard agent stopping", "signal", sig.String())
-			break
+	for {
+		// A SIGTERM wins over a reload that is pending too.
+		select {
+		case sg, ok := <-sig.term:
+			return a.shutdown(sg, ok, s, web)
+		default:
+		}
+		select {
+		case sg, ok := <-sig.term:
+			return a.shutdown(sg, ok, s, web)
+		case <-sig.hup:
 		}
 		if configPath == "" {
 			log.Warn("SIGHUP: no -config file to reload")
 			continue
 		}
+		// One pipeline at a time sends its final flush: wait for the last one retired, unless
+		// a SIGTERM comes meanwhile.
+		if r := a.lastRetiring(); r != nil {
+			select {
+			case <-r.stopped:
+			case sg, ok := <-sig.term:
+				return a.shutdown(sg, ok, s, web)
+			}
+		}
 		ns, _, _, err := load(args, io.Discard)
+		if err == nil {
+			web, err = a.reload(s, ns, web)
+		}
 		if err != nil {
+			a.rejected.Add(1)
 			log.Error("SIGHUP: configuration rejected, keeping the running one", "err", err)
 			continue
 		}
-		// The intake and stream sockets are rebound, so the old pipeline stops first: datagrams
-		// sent in that moment are lost (the kernel refuses them) and stream clients reconnect.
-		old := cur.Load()
-		old.stop(time.Duration(s.ShutdownTimeout), log)
-		np, err := start(ns, stdout, log)
-		if err != nil {
-			log.Error("SIGHUP: new configuration failed to start, restarting the old one", "err", err)
-			if np, err = start(s, stdout, log); err != nil {
-				return fmt.Errorf("restarting after a failed reload: %w", err)
-			}
-		} else {
-			s = ns
-			log.Info("configuration reloaded", "config", configPath)
-		}
-		cur.Store(np)
+		s = ns
+		l, _ := parseLevel(s.LogLevel)
+		level.Set(l)
+		a.reloads.Add(1)
+		log.Info("configuration reloaded", "config", configPath, "listen", a.cur.in.Addrs(), "http", orOff(web.addr()))
 	}
+}
+
+// reload applies ns over s: the HTTP address is bound first, then the new pipeline takes the
+// intake over; only then does anything of the old configuration stop. It returns the telemetry
+// server now serving (web, a new one, or nil for off). On error nothing has changed.
+func (a *agentState) reload(s, ns settings, web *httpServer) (*httpServer, error) {
+	nweb := web
+	if ns.HTTP != s.HTTP {
+		nweb = nil
+		if ns.HTTP != "off" {
+			var err error
+			if nweb, err = serveHTTP(ns.HTTP, ns.Pprof, a, a.log); err != nil {
+				return web, fmt.Errorf("-http %s cannot be applied: %w", ns.HTTP, err)
+			}
+		}
+	}
+	np, err := a.start(ns, a.cur)
+	if err != nil {
+		if nweb != web {
+			nweb.close(context.Background())
+		}
+		return web, err
+	}
+	a.replace(np)
+	if nweb != web {
+		// Requests in progress on the old address may finish, for a moment.
+		ctx, cancel := context.WithTimeout(context.Background(), time.Second)
+		web.close(ctx)
+		cancel()
+	} else if web != nil {
+		web.pprof.Store(ns.Pprof)
+	}
+	return nweb, nil
+}
+
+// shutdown stops the agent on sg (ok false: the channel was closed) within s.ShutdownTimeout:
+// the intake reads what its sockets hold, the recorders send their final flushes, and the
+// telemetry server, still answering meanwhile, closes last.
+func (a *agentState) shutdown(sg os.Signal, ok bool, s settings, web *httpServer) error {
+	name := "closed"
+	if ok {
+		name = sg.String()
+	}
+	a.log.Info("statshard agent stopping", "signal", name)
 	timeout := time.Duration(s.ShutdownTimeout)
 	ctx, cancel := context.WithTimeout(context.Background(), timeout)
 	defer cancel()
 	done := make(chan struct{})
 	go func() {
 		defer close(done)
-		cur.Load().stop(timeout, log)
+		a.stopAll()
 		web.close(ctx)
 	}()
 	select {
 	case <-done:
-		return nil
 	case <-ctx.Done():
 		return fmt.Errorf("shutdown took longer than %v", timeout)
 	}
+	t := a.snapshot()
+	a.log.Info("statshard agent stopped", "datagrams", t.Intake.Datagrams, "drained", t.Intake.Drained,
+		"kernel_drops", t.Intake.KernelDrops, "truncated", t.Intake.Truncated, "lines", t.Intake.Lines,
+		"upstream_lines", t.Statsd.Lines, "reloads", a.reloads.Load())
+	return nil
 }
 
 func orOff(s string) string {

@@ -91,14 +91,14 @@ func TestRulesFlag(t *testing.T) {
 
 func TestCheckConfigAndVersion(t *testing.T) {
 	var out bytes.Buffer
-	if err := run([]string{"-check-config", "-prefix", "x."}, &out, &bytes.Buffer{}, nil); err != nil {
+	if err := run([]string{"-check-config", "-prefix", "x."}, &out, &bytes.Buffer{}, signals{}); err != nil {
 		t.Fatal(err)
 	}
 	if !strings.Contains(out.String(), `"prefix": "x."`) || !strings.Contains(out.String(), "configuration OK") {
 		t.Errorf("check-config printed:\n%s", out.String())
 	}
 	out.Reset()
-	if err := run([]string{"-version"}, &out, &bytes.Buffer{}, nil); err != nil || !strings.Contains(out.String(), "statshard agent") {
+	if err := run([]string{"-version"}, &out, &bytes.Buffer{}, signals{}); err != nil || !strings.Contains(out.String(), "statshard agent") {
 		t.Errorf("-version: %v %q", err, out.String())
 	}
 }
@@ -111,7 +111,7 @@ func TestRunDefaultsPrintTable(t *testing.T) {
 	sigs := make(chan os.Signal, 1)
 	done := make(chan error, 1)
 	go func() {
-		done <- run([]string{"-listen", "udp://" + udp, "-tcp", "127.0.0.1:0", "-http", "127.0.0.1:0", "-interval", "50ms", "-telemetry=false"}, &out, &errs, sigs)
+		done <- run([]string{"-listen", "udp://" + udp, "-tcp", "127.0.0.1:0", "-http", "127.0.0.1:0", "-interval", "50ms", "-telemetry=false"}, &out, &errs, signals{term: sigs})
 	}()
 	deadline := time.Now().Add(5 * time.Second)
 	for !strings.Contains(out.String(), "hello.world") {
@@ -155,10 +155,10 @@ func TestSIGHUPReload(t *testing.T) {
 	}
 	write(`{"prefix": "one.", "interval": "50ms", "telemetry": false}`)
 	var out, errs syncBuffer
-	sigs := make(chan os.Signal, 1)
+	term, hup := make(chan os.Signal, 1), make(chan os.Signal, 1)
 	done := make(chan error, 1)
 	go func() {
-		done <- run([]string{"-config", cfg, "-listen", "udp://" + udp, "-tcp", "off", "-http", "off"}, &out, &errs, sigs)
+		done <- run([]string{"-config", cfg, "-listen", "udp://" + udp, "-tcp", "off", "-http", "off"}, &out, &errs, signals{term: term, hup: hup})
 	}()
 	waitOut := func(want string) {
 		t.Helper()
@@ -173,7 +173,7 @@ func TestSIGHUPReload(t *testing.T) {
 	}
 	waitOut("one.m")
 	write(`{"prefix": "two.", "interval": "fast"}`)
-	sigs <- syscall.SIGHUP
+	hup <- syscall.SIGHUP
 	deadline := time.Now().Add(5 * time.Second)
 	for !strings.Contains(errs.String(), "configuration rejected") {
 		if time.Now().After(deadline) {
@@ -182,9 +182,9 @@ func TestSIGHUPReload(t *testing.T) {
 		time.Sleep(10 * time.Millisecond)
 	}
 	write(`{"prefix": "two.", "interval": "50ms", "telemetry": false}`)
-	sigs <- syscall.SIGHUP
+	hup <- syscall.SIGHUP
 	waitOut("two.m")
-	sigs <- syscall.SIGTERM
+	term <- syscall.SIGTERM
 	if err := <-done; err != nil {
 		t.Fatal(err)
 	}
