@@ -31,7 +31,7 @@ type IntakeConfig struct {
 	// sharing the port with SO_REUSEPORT). Zero means GOMAXPROCS.
 	Readers int
 	// RecvBuffer is the SO_RCVBUF asked for, in bytes; the kernel may grant less (Stats reports
-	// what it granted). Zero means 8 MiB.
+	// what it granted). Zero means netio.DefaultRecvBuffer.
 	RecvBuffer int
 	// MaxForward bounds, in bytes, the lines forwarded upstream unaggregated (events, service
 	// checks and lines with a "|T" timestamp) held until the next flush; past it they are dropped

@@ -15,16 +15,19 @@ import (
 	"unsafe"
 )
 
+// Defaults for ReaderConfig's zero fields.
 const (
-	defaultRecvBuffer = 8 << 20
-	// defaultMaxUDPDatagram is the largest UDP datagram there is (payload 65507 over IPv4,
+	DefaultRecvBuffer = 8 << 20
+	DefaultSocketMode = 0o660
+)
+
+const ( // defaultMaxUDPDatagram is the largest UDP datagram there is (payload 65507 over IPv4,
 	// 65527 over IPv6), so no UDP datagram is ever truncated by default.
 	defaultMaxUDPDatagram = 65535
 	// defaultMaxUnixDatagram is 8× DogStatsD's 8192-byte unixgram payload limit: clients may be
 	// configured for larger payloads, and a Unix datagram is bounded only by its sender's
 	// SO_SNDBUF. A big slot is cheap: the kernel touches only the pages a datagram fills.
 	defaultMaxUnixDatagram = 8 * 8192
-	defaultSocketMode      = 0o660
 
 	// readerMaxBackoff bounds the pause after repeated read errors, so that an error the kernel
 	// keeps returning costs a few calls per second instead of a spinning core.
@@ -40,7 +43,7 @@ type ReaderConfig struct {
 	// by source address and port; for unixgram, and elsewhere than Linux, they share one socket.
 	// Zero means GOMAXPROCS.
 	Readers int
-	// RecvBuffer is the SO_RCVBUF size, in bytes, asked for on each socket. Zero means 8 MiB;
+	// RecvBuffer is the SO_RCVBUF size, in bytes, asked for on each socket. Zero means DefaultRecvBuffer;
 	// negative leaves the OS default. On Linux the reader first tries SO_RCVBUFFORCE, which
 	// only a process with CAP_NET_ADMIN (root) may use, then SO_RCVBUF, which the kernel caps at
 	// net.core.rmem_max. ReaderStats.RecvBuffer says what was granted. For unixgram the backlog
@@ -55,7 +58,7 @@ type ReaderConfig struct {
 	// by default), of which only the pages datagrams have filled become resident.
 	MaxDatagram int
 	// SocketMode is the permission of the unixgram socket file; senders need write permission.
-	// Zero means 0660. Unused for UDP.
+	// Zero means DefaultSocketMode. Unused for UDP.
 	SocketMode os.FileMode
 }
 
@@ -64,7 +67,7 @@ func (c ReaderConfig) withDefaults(unixgram bool) ReaderConfig {
 		c.Readers = runtime.GOMAXPROCS(0)
 	}
 	if c.RecvBuffer == 0 {
-		c.RecvBuffer = defaultRecvBuffer
+		c.RecvBuffer = DefaultRecvBuffer
 	}
 	if c.BatchSize <= 0 {
 		c.BatchSize = defaultBatchSize
@@ -77,7 +80,7 @@ func (c ReaderConfig) withDefaults(unixgram bool) ReaderConfig {
 		}
 	}
 	if c.SocketMode == 0 {
-		c.SocketMode = defaultSocketMode
+		c.SocketMode = DefaultSocketMode
 	}
 	return c
 }

@@ -19,7 +19,7 @@ func BenchmarkRead(b *testing.B) {
 
 	b.Run("baseline=ReadFromUDPAddrPort", func(b *testing.B) {
 		c := listenUDP(b, "udp4", "127.0.0.1:0")
-		if _, err := configureSocket(c, defaultRecvBuffer); err != nil {
+		if _, err := configureSocket(c, DefaultRecvBuffer); err != nil {
 			b.Fatal(err)
 		}
 		buf := make([]byte, defaultMaxUDPDatagram)
@@ -115,7 +115,7 @@ func BenchmarkReadDrain(b *testing.B) {
 
 	b.Run("baseline=ReadFromUDPAddrPort", func(b *testing.B) {
 		c := listenUDP(b, "udp4", "127.0.0.1:0")
-		if _, err := configureSocket(c, defaultRecvBuffer); err != nil {
+		if _, err := configureSocket(c, DefaultRecvBuffer); err != nil {
 			b.Fatal(err)
 		}
 		w := benchWriter(b, udpAddr(c))

@@ -8,6 +8,7 @@ import (
 	"sync/atomic"
 
 	"github.com/statshard/statshard/agent"
+	"github.com/statshard/statshard/netio"
 )
 
 // pipeline is one running configuration: the recorder (aggregation, upstream, stream) and the
@@ -98,7 +99,7 @@ func (s settings) recvBufferWanted() int {
 	if s.RecvBuffer > 0 {
 		return s.RecvBuffer
 	}
-	return 8 << 20
+	return netio.DefaultRecvBuffer
 }
 
 // stop stops the intake first (it reads what its sockets hold), so the final flush has
