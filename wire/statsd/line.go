@@ -85,15 +85,22 @@ func AppendFloat(dst []byte, l *Line, v float64) []byte {
 // the receiver treats exactly like one line per value. Every value must
 // satisfy Valid. Sets do not support several values. With no values it
 // appends nothing, so that a Packer ignores the line instead of sending an
-// invalid one. It does not allocate when dst has room.
+// invalid one. A Gauge line's values are applied in order; a negative one is
+// written after a 0 ("g:0:-5|g"), so that receivers reading a signed gauge
+// value as a change read it as set too. It does not allocate when dst has
+// room.
 func AppendFloats(dst []byte, l *Line, vs []float64) []byte {
 	if len(vs) == 0 {
 		return dst
 	}
 	dst = appendHead(dst, l)
-	dst = AppendNumber(dst, vs[0])
-	for _, v := range vs[1:] {
-		dst = append(dst, ':')
+	for i, v := range vs {
+		if i > 0 {
+			dst = append(dst, ':')
+		}
+		if v < 0 && l.Type == Gauge {
+			dst = append(dst, "0:"...)
+		}
 		dst = AppendNumber(dst, v)
 	}
 	return appendTail(dst, l)

@@ -118,3 +118,16 @@ func TestAppendSetValue(t *testing.T) {
 		}
 	}
 }
+
+// TestAppendFloatsGauge: in a multi-value gauge line, each negative value follows a 0, so that a
+// receiver reading a signed gauge value as a change ends at the last value too.
+func TestAppendFloatsGauge(t *testing.T) {
+	l := Line{Name: "g", Type: Gauge}
+	if got, want := string(AppendFloats(nil, &l, []float64{-1, 2, -3.5})), "g:0:-1:2:0:-3.5|g"; got != want {
+		t.Errorf("got %q, want %q", got, want)
+	}
+	l.Type = Distribution
+	if got, want := string(AppendFloats(nil, &l, []float64{-1, 2})), "g:-1:2|d"; got != want {
+		t.Errorf("got %q, want %q", got, want)
+	}
+}

@@ -1,6 +1,7 @@
 package statsd
 
 import (
+	"bytes"
 	"math"
 	"strings"
 	"testing"
@@ -159,6 +160,15 @@ func FuzzEncodeParseRoundTrip(f *testing.F) {
 		case mode%4 == 1 && Valid(v1) && Valid(v2):
 			values = []float64{v1, v2, v1}
 			b = AppendFloats(nil, &l, values)
+			if l.Type == Gauge { // a negative gauge value comes after a 0 that makes it absolute
+				values = nil
+				for _, v := range []float64{v1, v2, v1} {
+					if v < 0 {
+						values = append(values, 0)
+					}
+					values = append(values, v)
+				}
+			}
 		case mode%4 == 2:
 			b, values = AppendInt(nil, &l, iv), []float64{float64(iv)}
 		default:
@@ -173,6 +183,15 @@ func FuzzEncodeParseRoundTrip(f *testing.F) {
 		}
 		wantTS := max(l.Timestamp, 0)
 
+		if i := bytes.IndexByte(b, '\n'); i >= 0 {
+			// A negative gauge value: first the line that sets the gauge to 0, the same line
+			// with the value 0, then the value's own line.
+			zero := l
+			if want := AppendInt(nil, &zero, 0); l.Type != Gauge || values[0] >= 0 || !bytes.Equal(b[:i], want) {
+				t.Fatalf("encoded %q: a line break in a unit, want only %q before a negative gauge's line", b, want)
+			}
+			b = b[i+1:]
+		}
 		var p Parser
 		kind, s, err := p.Parse(b)
 		if err != nil || kind != KindMetric {
