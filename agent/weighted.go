@@ -51,3 +51,25 @@ func (r *Recorder) observeMany(s *shard.Series, v float64, n uint64) {
 		n -= w
 	}
 }
+
+// AddFloat adds v, which may be fractional, to the counter, like Recorder.CountFloat.
+func (c Counter) AddFloat(v float64) {
+	if c.s == nil {
+		c.r.invalidHandle()
+		return
+	}
+	c.r.countFloat(c.s, v)
+}
+
+// ObserveN records v as n values equal to v, like Recorder.ObserveN (for a handle from
+// Recorder.Distribution, like Recorder.ObserveDistributionN).
+func (h Histogram) ObserveN(v float64, n uint64) {
+	if n == 0 {
+		return
+	}
+	if h.s == nil {
+		h.r.invalidHandle()
+		return
+	}
+	h.r.observeMany(h.s, v, n)
+}

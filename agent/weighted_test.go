@@ -98,3 +98,23 @@ func weightOf(t *testing.T, line string) uint64 {
 	}
 	return 1
 }
+
+func TestWeightedHandles(t *testing.T) {
+	r, s := newTestRecorder(t, Config{})
+	c := r.Counter("c", "k:v")
+	c.AddFloat(0.5)
+	c.AddFloat(2)
+	r.Histogram("h").ObserveN(3, 4)
+	r.Distribution("d").ObserveN(3, 1)
+	r.Histogram("h").ObserveN(3, 0) // nothing
+	var zero Histogram
+	zero.ObserveN(1, 1) // the zero handle records nothing, and does not panic
+	Counter{}.AddFloat(1)
+	r.Flush()
+	lines := s.take()
+	for _, want := range []string{"c:2|c|#k:v", "h.count:4|c", "h.sum:12|g", "d:3|d"} {
+		if !slices.Contains(lines, want) {
+			t.Errorf("no line %q in %q", want, lines)
+		}
+	}
+}
