@@ -57,7 +57,7 @@
 //     HistogramConfig.ReservoirSize points per stream (1024 by default; an export has at most
 //     the SDK's MaxSize per sign plus 3); past that the count is still exact and the points a
 //     uniform sample.
-//   - Attributes → tags "key:value" (the value as attribute.Value.Emit writes it).
+//   - Attributes → tags "key:value" (the value as attribute.Value.String writes it: JSON for slices and maps).
 //   - Resource service.name, service.version and deployment.environment.name (or the older
 //     deployment.environment) → tags service:, version:, env: on every series, unless the
 //     metric has an attribute of that key. Other resource attributes are not sent.

@@ -170,7 +170,7 @@ func (e *Exporter) resourceTags(r *resource.Resource) {
 		key string
 		v   attribute.Value
 	}{{"env", env}, {"service", service}, {"version", version}} {
-		if v := t.v.Emit(); t.v.Type() != attribute.INVALID && v != "" {
+		if v := t.v.String(); v != "" {
 			e.resTags = append(e.resTags, t.key+":"+v)
 		}
 	}
@@ -263,7 +263,7 @@ func (e *Exporter) stream(scope, name string, attrs attribute.Set) *stream {
 		s.tags = make([]string, 0, attrs.Len()+len(e.resTags))
 		for it := attrs.Iter(); it.Next(); {
 			kv := it.Attribute()
-			s.tags = append(s.tags, string(kv.Key)+":"+kv.Value.Emit())
+			s.tags = append(s.tags, string(kv.Key)+":"+kv.Value.String())
 		}
 		for _, t := range e.resTags {
 			key, _, _ := strings.Cut(t, ":")
