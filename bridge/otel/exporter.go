@@ -196,39 +196,47 @@ type stream struct {
 	cum  cumulative
 }
 
-// handles are a stream's statshard handles, made on first use: a stream is one instrument, so
-// only one of them is ever made.
+// handles are a stream's statshard handle, made on first use. A stream is one instrument, so one
+// kind of handle is made; kind guards against two instruments of different kinds that share a
+// name and attributes in one scope, which the SDK warns about but exports.
 type handles struct {
-	made    bool
+	kind    uint8 // 0: none made yet
 	counter agent.Counter
 	gauge   agent.Gauge
 	hist    agent.Histogram
 }
 
+const (
+	handleCounter = 1 + iota
+	handleGauge
+	handleHistogram
+	handleDistribution
+)
+
 func (s *stream) counter(rec *agent.Recorder, name string) agent.Counter {
-	if !s.h.made {
-		s.h = handles{made: true, counter: rec.Counter(name, s.tags...)}
+	if s.h.kind != handleCounter {
+		s.h = handles{kind: handleCounter, counter: rec.Counter(name, s.tags...)}
 	}
 	return s.h.counter
 }
 
 func (s *stream) gauge(rec *agent.Recorder, name string) agent.Gauge {
-	if !s.h.made {
-		s.h = handles{made: true, gauge: rec.Gauge(name, s.tags...)}
+	if s.h.kind != handleGauge {
+		s.h = handles{kind: handleGauge, gauge: rec.Gauge(name, s.tags...)}
 	}
 	return s.h.gauge
 }
 
 func (s *stream) histogram(rec *agent.Recorder, name string) agent.Histogram {
-	if !s.h.made {
-		s.h = handles{made: true, hist: rec.Histogram(name, s.tags...)}
+	if s.h.kind != handleHistogram {
+		s.h = handles{kind: handleHistogram, hist: rec.Histogram(name, s.tags...)}
 	}
 	return s.h.hist
 }
 
 func (s *stream) distribution(rec *agent.Recorder, name string) agent.Histogram {
-	if !s.h.made {
-		s.h = handles{made: true, hist: rec.Distribution(name, s.tags...)}
+	if s.h.kind != handleDistribution {
+		s.h = handles{kind: handleDistribution, hist: rec.Distribution(name, s.tags...)}
 	}
 	return s.h.hist
 }

@@ -433,3 +433,12 @@ func TestFit(t *testing.T) {
 		})
 	}
 }
+
+// TestSameNameTwoKinds: two instruments of different kinds with one name and attribute set in
+// one scope (the SDK warns, and exports both) are both recorded.
+func TestSameNameTwoKinds(t *testing.T) {
+	rec, s := newRecorder(t, agent.Config{})
+	e := NewExporter(rec)
+	g := metricdata.Metrics{Name: "s", Data: metricdata.Gauge[int64]{DataPoints: []metricdata.DataPoint[int64]{{Attributes: kv, Value: 4}}}}
+	assertLines(t, "both", export(t, e, s, g, sum[int64](metricdata.DeltaTemporality, true, time.Time{}, 2)), "s:4|g|#k:v", "s:2|c|#k:v")
+}
