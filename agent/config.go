@@ -64,6 +64,10 @@ type Config struct {
 	// Telemetry, when true, also sends the recorder's own counters (Stats) as DogStatsD metrics
 	// named "statshard.*" on every flush.
 	Telemetry bool
+	// RuntimeMetrics, when true, also sends Go runtime metrics (heap, GC, goroutines, scheduler
+	// latency, CPU classes, cgo calls; read from runtime/metrics) on every flush, under the
+	// runtime.go.* names Datadog's tracer uses: see docs/runtime-metrics.md. Off, it costs nothing.
+	RuntimeMetrics bool
 	// Logger receives rare events (an upstream that fails or recovers, rejected metric names).
 	// Nil means slog.Default(). Nothing is logged per recorded value.
 	Logger *slog.Logger

@@ -49,6 +49,8 @@ type exporter struct {
 	prevTel  Stats // telemetry counters as last sent
 	failing  bool  // upstream state, for logging once per change
 
+	rt *runtimeStats // Config.RuntimeMetrics state (runtime.go), made by the first flush that needs it
+
 	fwdMu    sync.Mutex
 	fwd      []byte // forwarded lines, each followed by '\n', waiting for the next flush
 	fwdSpare []byte
@@ -168,6 +170,9 @@ func (e *exporter) flush(r *Recorder) {
 	e.emitForwarded()
 	if e.cfg.Telemetry {
 		e.emitTelemetry(r)
+	}
+	if e.cfg.RuntimeMetrics {
+		e.emitRuntime()
 	}
 	e.lines.Add(uint64(e.packer.Lines()))
 	e.tooLong.Add(uint64(e.packer.Dropped()))

@@ -1,0 +1,5 @@
+//go:build !race
+
+package gometrics
+
+const raceEnabled = false
