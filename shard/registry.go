@@ -1,7 +1,6 @@
 package shard
 
 import (
-	"errors"
 	"math/bits"
 	"strings"
 	"sync"
@@ -20,10 +19,6 @@ const (
 
 // OverflowTag is the tag of the overflow series that collects a metric's values past the cap.
 const OverflowTag = "overflow:true"
-
-// ErrCardinality is returned (through Lookup's nil result and Stats) when a key can be neither a new
-// series nor folded into an overflow series because Config.MaxOverflow overflow series exist too.
-var ErrCardinality = errors.New("shard: cardinality cap reached")
 
 // Config configures a Registry. Zero fields mean the documented defaults.
 type Config struct {
