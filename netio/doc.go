@@ -52,5 +52,9 @@
 //	}
 //	defer r.Close() // stops the goroutines; removes the unixgram socket file
 //
+// Its StreamReader serves a Unix stream socket whose senders frame each payload with a 4-byte
+// little-endian length (ListenStream), one goroutine and one bounded buffer per connection, at
+// most MaxConns connections, with the same Handler.
+//
 // Unless its documentation says otherwise, a type's methods may not be called concurrently.
 package netio
