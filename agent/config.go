@@ -154,7 +154,8 @@ type HistogramConfig struct {
 	ReservoirSize int
 	// SketchDistributions sends a distribution as its sketch's bins, one weighted
 	// "value|d|@rate" line per bin (values within 1%, int(1/rate) the bin's count), instead of raw
-	// samples: lines per interval stay bounded however many values were recorded.
+	// samples: lines per interval stay bounded however many values were recorded. Timings
+	// (Recorder.Timing) are sent the same way, as "ms" lines.
 	SketchDistributions bool
 }
 
@@ -174,10 +175,26 @@ type histPlan struct {
 	quantiles []quantile
 	bounds    []float64
 	leTags    []string // "le:<bound>" per bound, then "le:inf"
+	// samples is the type of the lines that carry values (mode HistogramDistribution): "d", or
+	// "ms" for timings. Zero means "d".
+	samples statsd.Type
 }
 
 // distributionPlan is the plan of every distribution series.
 var distributionPlan = &histPlan{mode: HistogramDistribution}
+
+// timingPlan is the plan of every timing series: its values in milliseconds, sent as they are,
+// as "ms" samples, so that the receiver aggregates them as timings (the Datadog Agent as a
+// histogram, statsd_exporter as seconds).
+var timingPlan = &histPlan{mode: HistogramDistribution, samples: statsd.Timing}
+
+// sampleType is the type of the lines that carry a distribution plan's values.
+func (p *histPlan) sampleType() statsd.Type {
+	if p.samples == 0 {
+		return statsd.Distribution
+	}
+	return p.samples
+}
 
 // maxSuffix returns the length of the longest suffix the plan's lines add to a series name; 0 for
 // a nil plan (counters, gauges, sets) and for distributions.

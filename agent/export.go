@@ -386,7 +386,7 @@ func (e *exporter) emitHistogram(s *shard.Series, ext *seriesExt) bool {
 		if r.Count == 0 {
 			return r.Invalid > 0
 		}
-		e.putSamples(e.begin(s, ext, statsd.Distribution, ""), r)
+		e.putSamples(e.begin(s, ext, p.sampleType(), ""), r)
 		return true
 	case s.Histogram != nil:
 		s.Histogram.Swap(&e.hsnap)
@@ -397,7 +397,7 @@ func (e *exporter) emitHistogram(s *shard.Series, ext *seriesExt) bool {
 		if p.mode != HistogramSummary {
 			// A sketched distribution: one line per bin, weighted by the bin's count.
 			e.hsnap.Bins(func(v float64, n uint64) {
-				e.putWeighted(e.begin(s, ext, statsd.Distribution, ""), v, n)
+				e.putWeighted(e.begin(s, ext, p.sampleType(), ""), v, n)
 			})
 			return true
 		}

@@ -117,7 +117,7 @@ func (r *Recorder) TCPAddr() string {
 type seriesExt struct {
 	tags   string     // canonical tags joined with ',' for the wire
 	labels []pb.Label // the same tags as TCP stream labels, sorted by key
-	plan   *histPlan  // histogram/distribution export, nil for other kinds
+	plan   *histPlan  // histogram/distribution/timing export, nil for other kinds
 	// The flusher's own: the fraction of a fractional counter not sent yet (see exporter.emit).
 	carry float64
 	// Updated by the flusher, read by new TCP clients' snapshots.
@@ -159,6 +159,8 @@ func (r *Recorder) canon(kind shard.Kind, name string, tags []string) (shard.Spe
 		p = r.cfg.matcher.plan(clean)
 	case shard.KindDistribution:
 		p = distributionPlan
+	case shard.KindTiming:
+		p = timingPlan
 	}
 	// The name limit holds for the name on the wire: Prefix, name and the longest suffix the
 	// series' lines add (".count", ".p999", ".bucket", ...) together.
