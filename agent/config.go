@@ -6,6 +6,7 @@ import (
 	"io"
 	"log/slog"
 	"math"
+	"slices"
 	"strings"
 	"time"
 
@@ -33,7 +34,8 @@ func DefaultBounds() []float64 {
 }
 
 // Config configures a Recorder. The zero value is valid: every zero field means the documented
-// default, so Config{} exports to DogStatsD on udp://127.0.0.1:8125 every 10 s.
+// default, so Config{} exports to DogStatsD every 10 s, on udp://127.0.0.1:8125 unless the
+// Datadog environment variables say otherwise (see NoEnv).
 type Config struct {
 	// Interval is how often aggregates are flushed. Zero means DefaultInterval.
 	Interval time.Duration
@@ -60,17 +62,37 @@ type Config struct {
 	TCP TCPConfig
 
 	// Telemetry, when true, also sends the recorder's own counters (Stats) as DogStatsD metrics
-	// named "statshard.*" on every flush.
+	// named "statshard.*" on every flush. It is off by default because to Datadog these are custom
+	// metrics like any other, billed as such: about 30 names (fewer in practice, as only counters
+	// that moved are sent), each once per distinct set of global tags and origin, so some 30
+	// custom metrics per host or container that enables it. Stats gives the same counters for
+	// free in the process.
 	Telemetry bool
+	// NoEnv turns off everything the recorder reads from its environment, as datadog-go v5.9
+	// reads it (see the README's "Configuration from the environment"): the destination from
+	// DD_DOGSTATSD_URL, or DD_AGENT_HOST and DD_DOGSTATSD_PORT, when Statsd.Address is empty; the
+	// global tags env:, service:, version: and dd.internal.entity_id: from DD_ENV, DD_SERVICE,
+	// DD_VERSION and DD_ENTITY_ID (a tag in Tags with the same key wins); DD_ORIGIN_DETECTION_ENABLED,
+	// DD_EXTERNAL_ENV, and DD_CARDINALITY or DATADOG_CARDINALITY. With NoEnv, origin detection
+	// follows Statsd.OriginDetection alone (OriginDetectionAuto then means off).
+	NoEnv bool
 	// Logger receives rare events (an upstream that fails or recovers, rejected metric names).
 	// Nil means slog.Default(). Nothing is logged per recorded value.
 	Logger *slog.Logger
+
+	// env replaces the process environment in tests; nil means processEnv.
+	env *environment
 }
 
 // StatsdConfig configures the DogStatsD exporter.
 type StatsdConfig struct {
-	// Address is where payloads go: "udp://host:port" (IPv4, IPv6 or a DNS name, re-resolved
-	// every ResolveInterval) or "unixgram:///path". Empty means DefaultStatsdAddress; "off"
+	// Address is where payloads go, in the forms of DD_DOGSTATSD_URL (netio.ParseAddr):
+	// "udp://host:port", "host:port", "udp://host" or "host" (port 8125), "[::1]:8125"; a DNS name
+	// is re-resolved every ResolveInterval (datadog-go resolves it once). "unix:///path" and
+	// "unixgram:///path" are Unix datagram sockets; "unixstream:///path" is a Unix stream socket,
+	// each payload prefixed by its length as a 4-byte little-endian integer, as the Datadog
+	// Agent's stream socket expects. Empty means the environment (DD_DOGSTATSD_URL, else
+	// DD_AGENT_HOST and DD_DOGSTATSD_PORT; see Config.NoEnv), else DefaultStatsdAddress; "off"
 	// disables the exporter (values are still aggregated and flushed, e.g. for Writer).
 	Address string
 	// Writer, when non-nil, receives every payload instead of a socket, each followed by '\n'
@@ -78,9 +100,10 @@ type StatsdConfig struct {
 	// called at the end of each flush. Address is then ignored.
 	Writer io.Writer
 	// MaxPacketSize is the largest payload in bytes. Zero means 1432 for UDP (safe for a 1500-byte
-	// MTU) and 8192 for Unix datagram sockets and Writer.
+	// MTU) and 8192 for Unix sockets and Writer.
 	MaxPacketSize int
-	// ContainerID, when set, is sent with every line as "|c:<id>" (DogStatsD 1.2).
+	// ContainerID, when set, is sent with every line as "|c:<id>" (DogStatsD 1.2), whatever
+	// OriginDetection says. Empty means the ID origin detection finds, if it is on.
 	ContainerID string
 	// Timestamps adds "|T<unix seconds>" of the flush to counter and gauge lines (DogStatsD 1.3).
 	Timestamps bool
@@ -94,6 +117,19 @@ type StatsdConfig struct {
 	ResolveInterval time.Duration
 	// WriteTimeout bounds how long one flush waits for a full socket buffer. Zero means 1s.
 	WriteTimeout time.Duration
+	// OriginDetection chooses whether the container ID of the process, as datadog-go v5.9 finds it
+	// (/proc/self/cgroup, cgroup v1 or v2; else /proc/self/mountinfo; else the cgroup node's inode
+	// as "in-<inode>"), is sent with every line as "|c:<id>", and DD_EXTERNAL_ENV as "|e:<data>",
+	// so that the Datadog Agent tags the metrics with their container and pod. The zero value,
+	// OriginDetectionAuto, turns it on when any Datadog variable is set and
+	// DD_ORIGIN_DETECTION_ENABLED is not false; a program configured in code alone sends exactly
+	// what it sent before. Nothing is sent when no ID is found.
+	OriginDetection OriginDetection
+	// Cardinality is the tag cardinality the Datadog Agent should give every line's origin
+	// tags, sent as "|card:<c>": "none", "low", "orchestrator" or "high". Empty means
+	// DD_CARDINALITY, else DATADOG_CARDINALITY, else nothing sent. A series can ask for its own
+	// with a cardinality option among its tags (CardinalityHigh, ...).
+	Cardinality string
 }
 
 // HistogramMode is how a histogram series is exported.
@@ -360,16 +396,30 @@ func quantileSuffix(q float64) string {
 // resolved is a Config with defaults applied and derived state built.
 type resolved struct {
 	Config
-	addr    netio.Addr
-	maxPkt  int
-	global  []string // sanitized global tags
-	matcher *matcher
-	resSize int
-	logger  *slog.Logger
+	addr     netio.Addr
+	maxPkt   int
+	global   []string // sanitized global tags
+	matcher  *matcher
+	resSize  int
+	logger   *slog.Logger
+	envTags  []string     // global tags from the environment, unsanitized
+	external string       // "|e:" of every line: DD_EXTERNAL_ENV with origin detection on
+	card     string       // "|card:" of every line without a cardinality option
+	warnings []envWarning // environment values ignored, logged by New
 }
 
 func (c Config) resolve() (*resolved, error) {
 	r := &resolved{Config: c}
+	if id := r.Statsd.ContainerID; id != "" && !validOrigin(id) {
+		return nil, fmt.Errorf("agent: Statsd.ContainerID %q: want only ASCII letters, digits and \"-_.:/\" (it is written into every line as \"|c:<id>\")", id)
+	}
+	env := processEnv
+	if r.env != nil {
+		env = *r.env
+	}
+	if err := r.applyEnv(env); err != nil {
+		return nil, err
+	}
 	if r.Interval == 0 {
 		r.Interval = DefaultInterval
 	}
@@ -385,6 +435,16 @@ func (c Config) resolve() (*resolved, error) {
 			return nil, fmt.Errorf("agent: global tag %q: %w", t, err)
 		}
 		r.global = append(r.global, ct)
+	}
+	for _, t := range r.envTags {
+		ct, _, err := statsd.SanitizeTag(t)
+		if err != nil {
+			continue // a value with no valid character adds nothing
+		}
+		k := statsd.TagKey(ct)
+		if !slices.ContainsFunc(r.global, func(g string) bool { return statsd.TagKey(g) == k }) {
+			r.global = append(r.global, ct)
+		}
 	}
 	m, err := newMatcher(r.Histograms)
 	if err != nil {
@@ -407,18 +467,20 @@ func (c Config) resolve() (*resolved, error) {
 		}
 	case r.Statsd.Address == "off":
 	default:
-		s := r.Statsd.Address
-		if s == "" {
-			s = DefaultStatsdAddress
+		if r.addr.Network == "" { // not from the environment
+			s := r.Statsd.Address
+			if s == "" {
+				s = DefaultStatsdAddress
+			}
+			a, err := netio.ParseAddr(s)
+			if err != nil {
+				return nil, fmt.Errorf("agent: Statsd.Address: %w", err)
+			}
+			r.addr = a
 		}
-		a, err := netio.ParseAddr(s)
-		if err != nil {
-			return nil, fmt.Errorf("agent: Statsd.Address: %w", err)
-		}
-		r.addr = a
 		if r.maxPkt == 0 {
 			r.maxPkt = statsd.DefaultMaxUDP
-			if a.Network == "unixgram" {
+			if r.addr.Network == "unixgram" || r.addr.Network == "unixstream" {
 				r.maxPkt = statsd.DefaultMaxUnix
 			}
 		}
@@ -432,7 +494,8 @@ func (c Config) resolve() (*resolved, error) {
 		}
 	}
 	if id := r.Statsd.ContainerID; id != "" && !validOrigin(id) {
-		return nil, fmt.Errorf("agent: Statsd.ContainerID %q: want only ASCII letters, digits and \"-_.:/\" (it is written into every line as \"|c:<id>\")", id)
+		// A detected ID passes the detection's patterns; only a bug could bring one here.
+		return nil, fmt.Errorf("agent: container ID %q: want only ASCII letters, digits and \"-_.:/\"", id)
 	}
 	return r, nil
 }

@@ -283,11 +283,16 @@ func (e *exporter) send(payloads [][]byte, before netio.WriterStats) {
 func (e *exporter) begin(s *shard.Series, ext *seriesExt, typ statsd.Type, suffix string) *statsd.Line {
 	l := &e.line
 	*l = statsd.Line{
-		Name:      s.Name(),
-		Suffix:    suffix,
-		Type:      typ,
-		Tags:      ext.tags,
-		Container: e.cfg.Statsd.ContainerID,
+		Name:        s.Name(),
+		Suffix:      suffix,
+		Type:        typ,
+		Tags:        ext.tags,
+		Container:   e.cfg.Statsd.ContainerID,
+		External:    e.cfg.external,
+		Cardinality: e.cfg.card,
+	}
+	if ext.card != "" {
+		l.Cardinality = ext.card
 	}
 	if ns := s.Namespace(); ns != "" {
 		// The origin a DogStatsD client sent with the line (see originKey).

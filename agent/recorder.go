@@ -45,6 +45,9 @@ func New(cfg Config) (*Recorder, error) {
 	if err != nil {
 		return nil, err
 	}
+	for _, w := range rc.warnings {
+		rc.logger.Warn("statshard: environment variable ignored", "name", w.name, "value", w.value, "want", w.want)
+	}
 	r := &Recorder{
 		cfg:  rc,
 		stop: make(chan struct{}),
@@ -118,6 +121,7 @@ type seriesExt struct {
 	tags   string     // canonical tags joined with ',' for the wire
 	labels []pb.Label // the same tags as TCP stream labels, sorted by key
 	plan   *histPlan  // histogram/distribution/timing export, nil for other kinds
+	card   string     // "|card:" asked for by a cardinality option; "" for the recorder's
 	// The flusher's own: the fraction of a fractional counter not sent yet (see exporter.emit).
 	carry float64
 	// Updated by the flusher, read by new TCP clients' snapshots.
@@ -136,7 +140,15 @@ func (r *Recorder) canon(kind shard.Kind, name string, tags []string) (shard.Spe
 		return shard.Spec{}, err
 	}
 	ct := make([]string, 0, len(tags)+len(r.cfg.global))
+	card := ""
 	for _, t := range tags {
+		if c, ok := cutCardOption(t); ok {
+			// A cardinality option, not a tag; an unknown value asks for nothing.
+			if c != "" {
+				card = c
+			}
+			continue
+		}
 		c, _, err := statsd.SanitizeTag(t)
 		if err != nil {
 			// A tag with no valid character is dropped, not the whole value.
@@ -152,7 +164,11 @@ func (r *Recorder) canon(kind shard.Kind, name string, tags []string) (shard.Spe
 	}
 	slices.Sort(ct)
 	ct = slices.Compact(ct)
-	ext := &seriesExt{tags: string(statsd.AppendTags(nil, ct)), labels: labelsOf(ct)}
+	ext := &seriesExt{tags: string(statsd.AppendTags(nil, ct)), labels: labelsOf(ct), card: card}
+	if card != "" {
+		// Part of the series' identity, not of its tags on the wire: it sorts last ('|' > 'z').
+		ct = append(ct, cardOption+card)
+	}
 	var p *histPlan
 	switch kind {
 	case shard.KindHistogram:

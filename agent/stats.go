@@ -157,10 +157,12 @@ func (e *exporter) emitTelemetry(r *Recorder) {
 		if d == 0 {
 			continue
 		}
-		*l = statsd.Line{Name: t.name, Type: statsd.Counter, Tags: tags, ExtraTag: t.tag, Container: r.cfg.Statsd.ContainerID}
+		*l = statsd.Line{Name: t.name, Type: statsd.Counter, Tags: tags, ExtraTag: t.tag,
+			Container: r.cfg.Statsd.ContainerID, External: r.cfg.external, Cardinality: r.cfg.card}
 		e.putInt(l, int64(d))
 	}
-	*l = statsd.Line{Name: "statshard.series", Type: statsd.Gauge, Tags: tags, Container: r.cfg.Statsd.ContainerID}
+	*l = statsd.Line{Name: "statshard.series", Type: statsd.Gauge, Tags: tags,
+		Container: r.cfg.Statsd.ContainerID, External: r.cfg.external, Cardinality: r.cfg.card}
 	e.putInt(l, int64(st.Series))
 	e.prevTel = st
 }
