@@ -53,6 +53,10 @@ type Config struct {
 	Expiry int
 	// MaxSetSize bounds the distinct values a set keeps per interval. Zero means 1024.
 	MaxSetSize int
+	// MaxEvents bounds the events and service checks waiting for the next flush (Recorder.Event,
+	// Recorder.ServiceCheck); past it they are refused and counted. Each is at most one payload,
+	// so they hold at most MaxEvents × MaxPacketSize bytes. Zero means DefaultMaxEvents.
+	MaxEvents int
 
 	// Histograms chooses how histograms and distributions are exported.
 	Histograms HistogramConfig

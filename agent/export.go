@@ -49,6 +49,9 @@ type exporter struct {
 	prevTel  Stats // telemetry counters as last sent
 	failing  bool  // upstream state, for logging once per change
 
+	// events are the events and service checks waiting for the next flush (see Recorder.Event).
+	events eventQueue
+
 	fwdMu    sync.Mutex
 	fwd      []byte // forwarded lines, each followed by '\n', waiting for the next flush
 	fwdSpare []byte
@@ -66,6 +69,10 @@ type exporter struct {
 func newExporter(c *resolved) (*exporter, error) {
 	e := &exporter{cfg: c}
 	e.packer.Max = c.maxPkt
+	e.events.max = c.MaxEvents
+	if e.events.max <= 0 {
+		e.events.max = DefaultMaxEvents
+	}
 	if c.Statsd.Writer == nil && c.addr.Network != "" {
 		w, err := netio.NewWriter(c.addr, netio.WriterConfig{
 			ResolveInterval: c.Statsd.ResolveInterval,
@@ -104,6 +111,7 @@ func (e *exporter) close() error {
 	e.mu.Lock()
 	e.closed = true // a Flush after Close sends nothing
 	e.mu.Unlock()
+	e.events.close()
 	if e.writer != nil {
 		close(e.sendq)
 		<-e.sendDone
@@ -172,6 +180,9 @@ func (e *exporter) flush(r *Recorder) {
 	e.lines.Add(uint64(e.packer.Lines()))
 	e.tooLong.Add(uint64(e.packer.Dropped()))
 	e.payloads = e.packer.Payloads(e.payloads[:0])
+	// Events and service checks go last, each in a datagram of its own: a receiver that does not
+	// take them (statsd_exporter) loses no metric line with them.
+	e.payloads = e.events.take(e.payloads)
 	e.send(e.payloads[e.handed:], before)
 	clear(e.payloads)
 	e.keepBuf(e.packer.Bytes())

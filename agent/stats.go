@@ -58,6 +58,14 @@ type Stats struct {
 	TCPDroppedUnrepresentable uint64 // negative counter adds (or past 2^64), which the protocol cannot carry
 	TCPEvicted                uint64 // clients disconnected to let a new one in: MaxClients reached, no completed write for WriteTimeout
 	TCPSnapshotsSkipped       uint64 // clients greeted without their Snapshot: it would have passed SnapshotBudget
+
+	// Events counts the events and service checks (Recorder.Event, Recorder.ServiceCheck) handed
+	// to the sender at a flush, each as a datagram of its own (counted in Packets once sent).
+	Events uint64
+	// EventsDropped counts the events and service checks refused (Config.MaxEvents waiting,
+	// longer than a payload, after Close) or still queued at Close. Invalid ones are refused with
+	// an error and not counted.
+	EventsDropped uint64
 }
 
 // Stats returns the recorder's counters.
@@ -79,6 +87,8 @@ func (r *Recorder) Stats() Stats {
 		DroppedSetValues:   e.setDrops.Load(),
 		InvalidValues:      e.invalidValues.Load(),
 		WriteErrors:        e.writeErrs.Load(),
+		Events:             e.events.sent.Load(),
+		EventsDropped:      e.events.dropped.Load(),
 	}
 	if e.writer != nil {
 		ws := e.writer.Stats()
@@ -142,6 +152,8 @@ var telemetry = []struct {
 	{"statshard.tcp.dropped", "reason:client_slow", func(s *Stats) uint64 { return s.TCPDroppedSlow }},
 	{"statshard.tcp.dropped", "reason:client_gone", func(s *Stats) uint64 { return s.TCPDroppedGone }},
 	{"statshard.tcp.dropped", "reason:unrepresentable", func(s *Stats) uint64 { return s.TCPDroppedUnrepresentable }},
+	{"statshard.events", "", func(s *Stats) uint64 { return s.Events }},
+	{"statshard.dropped", "reason:event", func(s *Stats) uint64 { return s.EventsDropped }},
 }
 
 // emitTelemetry appends the recorder's own counters (deltas since the last flush) and its series
