@@ -177,7 +177,8 @@ func ParseHistogramMode(s string) (HistogramMode, error) {
 type HistogramConfig struct {
 	// Mode applies to histograms no rule matches. The zero value is Summary.
 	Mode HistogramMode
-	// Quantiles for Summary mode, each in [0, 1]. Nil means DefaultQuantiles().
+	// Quantiles for Summary mode, each in [0, 1]. Nil means DefaultQuantiles(), or 0.5 and 0.95
+	// with NamingDatadog.
 	Quantiles []float64
 	// Bounds for Buckets mode, strictly ascending and finite. Nil means DefaultBounds().
 	Bounds []float64
@@ -197,7 +198,32 @@ type HistogramConfig struct {
 	// samples: lines per interval stay bounded however many values were recorded. Timings
 	// (Recorder.Timing) are sent the same way, as "ms" lines.
 	SketchDistributions bool
+	// Naming chooses the names of a summary's lines: NamingStatshard (the zero value) or
+	// NamingDatadog, the names the Datadog Agent gives a histogram.
+	Naming HistogramNaming
 }
+
+// HistogramNaming is how a summary histogram names its lines (HistogramConfig.Naming).
+type HistogramNaming uint8
+
+// The summary namings.
+const (
+	// NamingStatshard sends name.count (counter), name.sum, name.avg, name.min, name.max and one
+	// gauge per quantile: name.median, name.p90, name.p95, name.p99, name.p999 (see
+	// HistogramSummary).
+	NamingStatshard HistogramNaming = iota
+	// NamingDatadog sends what the Datadog Agent sends for a DogStatsD histogram with its default
+	// histogram_aggregates and histogram_percentiles: name.avg, name.count (counter),
+	// name.median, name.95percentile and name.max, so that dashboards and monitors built on
+	// Agent-side histograms keep working. Quantiles nil then means 0.5 and 0.95; another quantile q
+	// is name.<digits of q>percentile (0.99 is .99percentile, 0.9 .90percentile, 0.999
+	// .999percentile, where the Agent would truncate it to .99percentile). No .sum nor .min is
+	// sent: to Datadog each name is one more custom metric per tag set.
+	NamingDatadog
+)
+
+// datadogQuantiles are the Datadog Agent's default histogram_percentiles, with the median.
+func datadogQuantiles() []float64 { return []float64{0.5, 0.95} }
 
 // HistogramRule sets the export of the histograms whose name matches.
 type HistogramRule struct {
@@ -212,6 +238,7 @@ type HistogramRule struct {
 // histPlan is the resolved export of one histogram series.
 type histPlan struct {
 	mode      HistogramMode
+	datadog   bool // summary names and lines of NamingDatadog
 	quantiles []quantile
 	bounds    []float64
 	leTags    []string // "le:<bound>" per bound, then "le:inf"
@@ -245,7 +272,7 @@ func (p *histPlan) maxSuffix() int {
 	n := 0
 	switch p.mode {
 	case HistogramSummary:
-		for _, s := range [...]string{".count", ".sum", ".avg", ".min", ".max"} {
+		for _, s := range summaryAggregates(p.datadog) {
 			n = max(n, len(s))
 		}
 		for _, q := range p.quantiles {
@@ -295,15 +322,22 @@ func (m *matcher) plan(name string) *histPlan {
 }
 
 func newMatcher(c HistogramConfig) (*matcher, error) {
+	if c.Naming > NamingDatadog {
+		return nil, fmt.Errorf("agent: Histograms: unknown naming %d", c.Naming)
+	}
+	dd := c.Naming == NamingDatadog
 	qs := c.Quantiles
 	if qs == nil {
 		qs = DefaultQuantiles()
+		if dd {
+			qs = datadogQuantiles()
+		}
 	}
 	bs := c.Bounds
 	if bs == nil {
 		bs = DefaultBounds()
 	}
-	def, err := newPlan(c.Mode, qs, bs)
+	def, err := newPlan(c.Mode, qs, bs, dd)
 	if err != nil {
 		return nil, fmt.Errorf("agent: Histograms: %w", err)
 	}
@@ -316,7 +350,7 @@ func newMatcher(c HistogramConfig) (*matcher, error) {
 		if rb == nil {
 			rb = bs
 		}
-		p, err := newPlan(r.Mode, rq, rb)
+		p, err := newPlan(r.Mode, rq, rb, dd)
 		if err != nil {
 			return nil, fmt.Errorf("agent: histogram rule %q: %w", r.Match, err)
 		}
@@ -344,17 +378,20 @@ func newMatcher(c HistogramConfig) (*matcher, error) {
 	return m, nil
 }
 
-func newPlan(mode HistogramMode, qs, bounds []float64) (*histPlan, error) {
+func newPlan(mode HistogramMode, qs, bounds []float64, datadog bool) (*histPlan, error) {
 	if mode > HistogramDistribution {
 		return nil, fmt.Errorf("unknown histogram mode %d", mode)
 	}
-	p := &histPlan{mode: mode}
+	p := &histPlan{mode: mode, datadog: datadog}
 	seen := map[string]bool{}
 	for _, q := range qs {
 		if !(q >= 0 && q <= 1) {
 			return nil, fmt.Errorf("quantile %v outside [0, 1]", q)
 		}
 		s := quantileSuffix(q)
+		if datadog {
+			s = datadogSuffix(q)
+		}
 		if seen[s] {
 			return nil, fmt.Errorf("quantile %v given twice", q)
 		}
@@ -376,6 +413,37 @@ func newPlan(mode HistogramMode, qs, bounds []float64) (*histPlan, error) {
 	p.bounds = append([]float64(nil), bounds...)
 	p.leTags = append(p.leTags, "le:inf")
 	return p, nil
+}
+
+// summaryAggregates are the suffixes of a summary's lines besides its quantiles: .count is a
+// counter, the others gauges.
+func summaryAggregates(datadog bool) []string {
+	if datadog {
+		return []string{".count", ".avg", ".max"}
+	}
+	return []string{".count", ".sum", ".avg", ".min", ".max"}
+}
+
+// datadogSuffix names a quantile's gauge as the Datadog Agent names a histogram percentile:
+// 0.5 is ".median", 0.95 ".95percentile", 0.9 ".90percentile", 0.05 ".5percentile" (the Agent
+// writes the integer percent), 0.999 ".999percentile", 0 ".0percentile" and 1 ".100percentile".
+func datadogSuffix(q float64) string {
+	switch q {
+	case 0:
+		return ".0percentile"
+	case 0.5:
+		return ".median"
+	case 1:
+		return ".100percentile"
+	}
+	d := strings.TrimPrefix(string(statsd.AppendNumber(nil, q)), "0.")
+	switch {
+	case len(d) == 1:
+		d += "0"
+	case len(d) == 2 && d[0] == '0':
+		d = d[1:]
+	}
+	return "." + d + "percentile"
 }
 
 // quantileSuffix names a quantile's gauge: 0.5 is ".median", 0.9 is ".p90", 0.99 is ".p99",

@@ -418,12 +418,19 @@ func (e *exporter) emitHistogram(s *shard.Series, ext *seriesExt) bool {
 			return true
 		}
 		h := &e.hsnap
-		e.putSumCount(s, ext, h.Sum, h.Count)
-		for _, g := range [...]struct {
-			suffix string
-			v      float64
-		}{{".avg", h.Sum / float64(h.Count)}, {".min", h.Min}, {".max", h.Max}} {
-			e.putFloat(e.begin(s, ext, statsd.Gauge, g.suffix), g.v)
+		if p.datadog {
+			// The Datadog Agent's histogram lines: no .sum, no .min.
+			e.putUint(e.begin(s, ext, statsd.Counter, ".count"), h.Count)
+			e.putFloat(e.begin(s, ext, statsd.Gauge, ".avg"), h.Sum/float64(h.Count))
+			e.putFloat(e.begin(s, ext, statsd.Gauge, ".max"), h.Max)
+		} else {
+			e.putSumCount(s, ext, h.Sum, h.Count)
+			for _, g := range [...]struct {
+				suffix string
+				v      float64
+			}{{".avg", h.Sum / float64(h.Count)}, {".min", h.Min}, {".max", h.Max}} {
+				e.putFloat(e.begin(s, ext, statsd.Gauge, g.suffix), g.v)
+			}
 		}
 		for _, q := range p.quantiles {
 			e.putFloat(e.begin(s, ext, statsd.Gauge, q.suffix), h.Quantile(q.q))
