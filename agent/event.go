@@ -198,8 +198,12 @@ type eventQueue struct {
 	sent, dropped atomic.Uint64
 }
 
-// push appends one line with enc, if the queue has room and the line fits a payload of maxPkt.
+// push appends one line with enc, if the queue has room and the line fits a payload of maxPkt
+// (zero means the packer's default, as with Address "off").
 func (q *eventQueue) push(maxPkt int, enc func([]byte) []byte) error {
+	if maxPkt <= 0 {
+		maxPkt = statsd.DefaultMaxUDP
+	}
 	q.mu.Lock()
 	defer q.mu.Unlock()
 	var err error
@@ -245,6 +249,14 @@ func (q *eventQueue) take(dst [][]byte) [][]byte {
 	}
 	q.mu.Unlock()
 	return dst
+}
+
+// discard drops, counted, what is queued.
+func (q *eventQueue) discard() {
+	q.mu.Lock()
+	q.dropped.Add(uint64(len(q.ends)))
+	q.buf, q.ends = q.buf[:0], q.ends[:0]
+	q.mu.Unlock()
 }
 
 // close refuses every later push and drops, counted, what was queued after the last flush.

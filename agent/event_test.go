@@ -153,3 +153,19 @@ func TestEventsStatsdExporter(t *testing.T) {
 		return hits == 3 && packets-packets0 == 4 && lines-lines0 == 4
 	})
 }
+
+// TestEventsAddressOff: with the exporter off, events have nowhere to go and are counted as
+// dropped, never as sent.
+func TestEventsAddressOff(t *testing.T) {
+	r, err := New(Config{Interval: time.Hour, Statsd: StatsdConfig{Address: "off"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := r.Event(Event{Title: "t", Text: "x"}); err != nil {
+		t.Fatal(err)
+	}
+	r.Close()
+	if st := r.Stats(); st.Events != 0 || st.EventsDropped != 1 {
+		t.Errorf("Events %d, EventsDropped %d; want 0, 1", st.Events, st.EventsDropped)
+	}
+}

@@ -181,8 +181,13 @@ func (e *exporter) flush(r *Recorder) {
 	e.tooLong.Add(uint64(e.packer.Dropped()))
 	e.payloads = e.packer.Payloads(e.payloads[:0])
 	// Events and service checks go last, each in a datagram of its own: a receiver that does not
-	// take them (statsd_exporter) loses no metric line with them.
-	e.payloads = e.events.take(e.payloads)
+	// take them (statsd_exporter) loses no metric line with them. With Address "off" there is
+	// nowhere to send them: they are counted as dropped, not as sent.
+	if e.writer != nil || e.cfg.Statsd.Writer != nil {
+		e.payloads = e.events.take(e.payloads)
+	} else {
+		e.events.discard()
+	}
 	e.send(e.payloads[e.handed:], before)
 	clear(e.payloads)
 	e.keepBuf(e.packer.Bytes())

@@ -63,8 +63,8 @@ type Stats struct {
 	// to the sender at a flush, each as a datagram of its own (counted in Packets once sent).
 	Events uint64
 	// EventsDropped counts the events and service checks refused (Config.MaxEvents waiting,
-	// longer than a payload, after Close) or still queued at Close. Invalid ones are refused with
-	// an error and not counted.
+	// longer than a payload, after Close), still queued at Close, or flushed with Statsd.Address
+	// "off". Invalid ones are refused with an error and not counted.
 	EventsDropped uint64
 }
 
