@@ -6,6 +6,7 @@ import (
 	"io"
 	"log/slog"
 	"math"
+	"slices"
 	"strings"
 	"time"
 
@@ -33,7 +34,8 @@ func DefaultBounds() []float64 {
 }
 
 // Config configures a Recorder. The zero value is valid: every zero field means the documented
-// default, so Config{} exports to DogStatsD on udp://127.0.0.1:8125 every 10 s.
+// default, so Config{} exports to DogStatsD every 10 s, on udp://127.0.0.1:8125 unless the
+// Datadog environment variables say otherwise (see NoEnv).
 type Config struct {
 	// Interval is how often aggregates are flushed. Zero means DefaultInterval.
 	Interval time.Duration
@@ -53,6 +55,10 @@ type Config struct {
 	// MaxSetSize bounds the distinct values a set keeps per interval. Zero means
 	// shard.DefaultMaxSetSize.
 	MaxSetSize int
+	// MaxEvents bounds the events and service checks waiting for the next flush (Recorder.Event,
+	// Recorder.ServiceCheck); past it they are refused and counted. Each is at most one payload,
+	// so they hold at most MaxEvents × MaxPacketSize bytes. Zero means DefaultMaxEvents.
+	MaxEvents int
 
 	// Histograms chooses how histograms and distributions are exported.
 	Histograms HistogramConfig
@@ -62,21 +68,41 @@ type Config struct {
 	TCP TCPConfig
 
 	// Telemetry, when true, also sends the recorder's own counters (Stats) as DogStatsD metrics
-	// named "statshard.*" on every flush.
+	// named "statshard.*" on every flush. It is off by default because to Datadog these are custom
+	// metrics like any other, billed as such: about 30 names (fewer in practice, as only counters
+	// that moved are sent), each once per distinct set of global tags and origin, so some 30
+	// custom metrics per host or container that enables it. Stats gives the same counters for
+	// free in the process.
 	Telemetry bool
 	// RuntimeMetrics, when true, also sends Go runtime metrics (heap, GC, goroutines, scheduler
 	// latency, CPU classes, cgo calls; read from runtime/metrics) on every flush, under the
 	// runtime.go.* names Datadog's tracer uses: see docs/runtime-metrics.md. Off, it costs nothing.
 	RuntimeMetrics bool
+	// NoEnv turns off everything the recorder reads from its environment, as datadog-go v5.9
+	// reads it (see the README's "Configuration from the environment"): the destination from
+	// DD_DOGSTATSD_URL, or DD_AGENT_HOST and DD_DOGSTATSD_PORT, when Statsd.Address is empty; the
+	// global tags env:, service:, version: and dd.internal.entity_id: from DD_ENV, DD_SERVICE,
+	// DD_VERSION and DD_ENTITY_ID (a tag in Tags with the same key wins); DD_ORIGIN_DETECTION_ENABLED,
+	// DD_EXTERNAL_ENV, and DD_CARDINALITY or DATADOG_CARDINALITY. With NoEnv, origin detection
+	// follows Statsd.OriginDetection alone (OriginDetectionAuto then means off).
+	NoEnv bool
 	// Logger receives rare events (an upstream that fails or recovers, rejected metric names).
 	// Nil means slog.Default(). Nothing is logged per recorded value.
 	Logger *slog.Logger
+
+	// env replaces the process environment in tests; nil means processEnv.
+	env *environment
 }
 
 // StatsdConfig configures the DogStatsD exporter.
 type StatsdConfig struct {
-	// Address is where payloads go: "udp://host:port" (IPv4, IPv6 or a DNS name, re-resolved
-	// every ResolveInterval) or "unixgram:///path". Empty means DefaultStatsdAddress; "off"
+	// Address is where payloads go, in the forms of DD_DOGSTATSD_URL (netio.ParseAddr):
+	// "udp://host:port", "host:port", "udp://host" or "host" (port 8125), "[::1]:8125"; a DNS name
+	// is re-resolved every ResolveInterval (datadog-go resolves it once). "unix:///path" and
+	// "unixgram:///path" are Unix datagram sockets; "unixstream:///path" is a Unix stream socket,
+	// each payload prefixed by its length as a 4-byte little-endian integer, as the Datadog
+	// Agent's stream socket expects. Empty means the environment (DD_DOGSTATSD_URL, else
+	// DD_AGENT_HOST and DD_DOGSTATSD_PORT; see Config.NoEnv), else DefaultStatsdAddress; "off"
 	// disables the exporter (values are still aggregated and flushed, e.g. for Writer).
 	Address string
 	// Writer, when non-nil, receives every payload instead of a socket, each followed by '\n'
@@ -86,7 +112,8 @@ type StatsdConfig struct {
 	// MaxPacketSize is the largest payload in bytes. Zero means statsd.DefaultMaxUDP for UDP (safe
 	// for a 1500-byte MTU) and statsd.DefaultMaxUnix for Unix datagram sockets and Writer.
 	MaxPacketSize int
-	// ContainerID, when set, is sent with every line as "|c:<id>" (DogStatsD 1.2).
+	// ContainerID, when set, is sent with every line as "|c:<id>" (DogStatsD 1.2), whatever
+	// OriginDetection says. Empty means the ID origin detection finds, if it is on.
 	ContainerID string
 	// Timestamps adds "|T<unix seconds>" of the flush to counter and gauge lines (DogStatsD 1.3).
 	Timestamps bool
@@ -102,6 +129,19 @@ type StatsdConfig struct {
 	// WriteTimeout bounds how long one flush waits for a full socket buffer. Zero means
 	// netio.DefaultWriteTimeout.
 	WriteTimeout time.Duration
+	// OriginDetection chooses whether the container ID of the process, as datadog-go v5.9 finds it
+	// (/proc/self/cgroup, cgroup v1 or v2; else /proc/self/mountinfo; else the cgroup node's inode
+	// as "in-<inode>"), is sent with every line as "|c:<id>", and DD_EXTERNAL_ENV as "|e:<data>",
+	// so that the Datadog Agent tags the metrics with their container and pod. The zero value,
+	// OriginDetectionAuto, turns it on when any Datadog variable is set and
+	// DD_ORIGIN_DETECTION_ENABLED is not false; a program configured in code alone sends exactly
+	// what it sent before. Nothing is sent when no ID is found.
+	OriginDetection OriginDetection
+	// Cardinality is the tag cardinality the Datadog Agent should give every line's origin
+	// tags, sent as "|card:<c>": "none", "low", "orchestrator" or "high". Empty means
+	// DD_CARDINALITY, else DATADOG_CARDINALITY, else nothing sent. A series can ask for its own
+	// with a cardinality option among its tags (CardinalityHigh, ...).
+	Cardinality string
 }
 
 // HistogramMode is how a histogram series is exported.
@@ -145,7 +185,8 @@ func ParseHistogramMode(s string) (HistogramMode, error) {
 type HistogramConfig struct {
 	// Mode applies to histograms no rule matches. The zero value is Summary.
 	Mode HistogramMode
-	// Quantiles for Summary mode, each in [0, 1]. Nil means DefaultQuantiles().
+	// Quantiles for Summary mode, each in [0, 1]. Nil means DefaultQuantiles(), or 0.5 and 0.95
+	// with NamingDatadog.
 	Quantiles []float64
 	// Bounds for Buckets mode, strictly ascending and finite. Nil means DefaultBounds().
 	Bounds []float64
@@ -162,9 +203,35 @@ type HistogramConfig struct {
 	ReservoirSize int
 	// SketchDistributions sends a distribution as its sketch's bins, one weighted
 	// "value|d|@rate" line per bin (values within 1%, int(1/rate) the bin's count), instead of raw
-	// samples: lines per interval stay bounded however many values were recorded.
+	// samples: lines per interval stay bounded however many values were recorded. Timings
+	// (Recorder.Timing) are sent the same way, as "ms" lines.
 	SketchDistributions bool
+	// Naming chooses the names of a summary's lines: NamingStatshard (the zero value) or
+	// NamingDatadog, the names the Datadog Agent gives a histogram.
+	Naming HistogramNaming
 }
+
+// HistogramNaming is how a summary histogram names its lines (HistogramConfig.Naming).
+type HistogramNaming uint8
+
+// The summary namings.
+const (
+	// NamingStatshard sends name.count (counter), name.sum, name.avg, name.min, name.max and one
+	// gauge per quantile: name.median, name.p90, name.p95, name.p99, name.p999 (see
+	// HistogramSummary).
+	NamingStatshard HistogramNaming = iota
+	// NamingDatadog sends what the Datadog Agent sends for a DogStatsD histogram with its default
+	// histogram_aggregates and histogram_percentiles: name.avg, name.count (counter),
+	// name.median, name.95percentile and name.max, so that dashboards and monitors built on
+	// Agent-side histograms keep working. Quantiles nil then means 0.5 and 0.95; another quantile q
+	// is name.<digits of q>percentile (0.99 is .99percentile, 0.9 .90percentile, 0.999
+	// .999percentile, where the Agent would truncate it to .99percentile). No .sum nor .min is
+	// sent: to Datadog each name is one more custom metric per tag set.
+	NamingDatadog
+)
+
+// datadogQuantiles are the Datadog Agent's default histogram_percentiles, with the median.
+func datadogQuantiles() []float64 { return []float64{0.5, 0.95} }
 
 // HistogramRule sets the export of the histograms whose name matches.
 type HistogramRule struct {
@@ -179,13 +246,30 @@ type HistogramRule struct {
 // histPlan is the resolved export of one histogram series.
 type histPlan struct {
 	mode      HistogramMode
+	datadog   bool // summary names and lines of NamingDatadog
 	quantiles []quantile
 	bounds    []float64
 	leTags    []string // "le:<bound>" per bound, then "le:inf"
+	// samples is the type of the lines that carry values (mode HistogramDistribution): "d", or
+	// "ms" for timings. Zero means "d".
+	samples statsd.Type
 }
 
 // distributionPlan is the plan of every distribution series.
 var distributionPlan = &histPlan{mode: HistogramDistribution}
+
+// timingPlan is the plan of every timing series: its values in milliseconds, sent as they are,
+// as "ms" samples, so that the receiver aggregates them as timings (the Datadog Agent as a
+// histogram, statsd_exporter as seconds).
+var timingPlan = &histPlan{mode: HistogramDistribution, samples: statsd.Timing}
+
+// sampleType is the type of the lines that carry a distribution plan's values.
+func (p *histPlan) sampleType() statsd.Type {
+	if p.samples == 0 {
+		return statsd.Distribution
+	}
+	return p.samples
+}
 
 // maxSuffix returns the length of the longest suffix the plan's lines add to a series name; 0 for
 // a nil plan (counters, gauges, sets) and for distributions.
@@ -196,7 +280,7 @@ func (p *histPlan) maxSuffix() int {
 	n := 0
 	switch p.mode {
 	case HistogramSummary:
-		for _, s := range [...]string{".count", ".sum", ".avg", ".min", ".max"} {
+		for _, s := range summaryAggregates(p.datadog) {
 			n = max(n, len(s))
 		}
 		for _, q := range p.quantiles {
@@ -246,15 +330,22 @@ func (m *matcher) plan(name string) *histPlan {
 }
 
 func newMatcher(c HistogramConfig) (*matcher, error) {
+	if c.Naming > NamingDatadog {
+		return nil, fmt.Errorf("agent: Histograms: unknown naming %d", c.Naming)
+	}
+	dd := c.Naming == NamingDatadog
 	qs := c.Quantiles
 	if qs == nil {
 		qs = DefaultQuantiles()
+		if dd {
+			qs = datadogQuantiles()
+		}
 	}
 	bs := c.Bounds
 	if bs == nil {
 		bs = DefaultBounds()
 	}
-	def, err := newPlan(c.Mode, qs, bs)
+	def, err := newPlan(c.Mode, qs, bs, dd)
 	if err != nil {
 		return nil, fmt.Errorf("agent: Histograms: %w", err)
 	}
@@ -267,7 +358,7 @@ func newMatcher(c HistogramConfig) (*matcher, error) {
 		if rb == nil {
 			rb = bs
 		}
-		p, err := newPlan(r.Mode, rq, rb)
+		p, err := newPlan(r.Mode, rq, rb, dd)
 		if err != nil {
 			return nil, fmt.Errorf("agent: histogram rule %q: %w", r.Match, err)
 		}
@@ -295,17 +386,20 @@ func newMatcher(c HistogramConfig) (*matcher, error) {
 	return m, nil
 }
 
-func newPlan(mode HistogramMode, qs, bounds []float64) (*histPlan, error) {
+func newPlan(mode HistogramMode, qs, bounds []float64, datadog bool) (*histPlan, error) {
 	if mode > HistogramDistribution {
 		return nil, fmt.Errorf("unknown histogram mode %d", mode)
 	}
-	p := &histPlan{mode: mode}
+	p := &histPlan{mode: mode, datadog: datadog}
 	seen := map[string]bool{}
 	for _, q := range qs {
 		if !(q >= 0 && q <= 1) {
 			return nil, fmt.Errorf("quantile %v outside [0, 1]", q)
 		}
 		s := quantileSuffix(q)
+		if datadog {
+			s = datadogSuffix(q)
+		}
 		if seen[s] {
 			return nil, fmt.Errorf("quantile %v given twice", q)
 		}
@@ -327,6 +421,37 @@ func newPlan(mode HistogramMode, qs, bounds []float64) (*histPlan, error) {
 	p.bounds = append([]float64(nil), bounds...)
 	p.leTags = append(p.leTags, "le:inf")
 	return p, nil
+}
+
+// summaryAggregates are the suffixes of a summary's lines besides its quantiles: .count is a
+// counter, the others gauges.
+func summaryAggregates(datadog bool) []string {
+	if datadog {
+		return []string{".count", ".avg", ".max"}
+	}
+	return []string{".count", ".sum", ".avg", ".min", ".max"}
+}
+
+// datadogSuffix names a quantile's gauge as the Datadog Agent names a histogram percentile:
+// 0.5 is ".median", 0.95 ".95percentile", 0.9 ".90percentile", 0.05 ".5percentile" (the Agent
+// writes the integer percent), 0.999 ".999percentile", 0 ".0percentile" and 1 ".100percentile".
+func datadogSuffix(q float64) string {
+	switch q {
+	case 0:
+		return ".0percentile"
+	case 0.5:
+		return ".median"
+	case 1:
+		return ".100percentile"
+	}
+	d := strings.TrimPrefix(string(statsd.AppendNumber(nil, q)), "0.")
+	switch {
+	case len(d) == 1:
+		d += "0"
+	case len(d) == 2 && d[0] == '0':
+		d = d[1:]
+	}
+	return "." + d + "percentile"
 }
 
 // quantileSuffix names a quantile's gauge: 0.5 is ".median", 0.9 is ".p90", 0.99 is ".p99",
@@ -351,16 +476,30 @@ func quantileSuffix(q float64) string {
 // resolved is a Config with defaults applied and derived state built.
 type resolved struct {
 	Config
-	addr    netio.Addr
-	maxPkt  int
-	global  []string // sanitized global tags
-	matcher *matcher
-	resSize int
-	logger  *slog.Logger
+	addr     netio.Addr
+	maxPkt   int
+	global   []string // sanitized global tags
+	matcher  *matcher
+	resSize  int
+	logger   *slog.Logger
+	envTags  []string     // global tags from the environment, unsanitized
+	external string       // "|e:" of every line: DD_EXTERNAL_ENV with origin detection on
+	card     string       // "|card:" of every line without a cardinality option
+	warnings []envWarning // environment values ignored, logged by New
 }
 
 func (c Config) resolve() (*resolved, error) {
 	r := &resolved{Config: c}
+	if id := r.Statsd.ContainerID; id != "" && !validOrigin(id) {
+		return nil, fmt.Errorf("agent: Statsd.ContainerID %q: want only ASCII letters, digits and \"-_.:/\" (it is written into every line as \"|c:<id>\")", id)
+	}
+	env := processEnv
+	if r.env != nil {
+		env = *r.env
+	}
+	if err := r.applyEnv(env); err != nil {
+		return nil, err
+	}
 	if r.Interval == 0 {
 		r.Interval = DefaultInterval
 	}
@@ -376,6 +515,16 @@ func (c Config) resolve() (*resolved, error) {
 			return nil, fmt.Errorf("agent: global tag %q: %w", t, err)
 		}
 		r.global = append(r.global, ct)
+	}
+	for _, t := range r.envTags {
+		ct, _, err := statsd.SanitizeTag(t)
+		if err != nil {
+			continue // a value with no valid character adds nothing
+		}
+		k := statsd.TagKey(ct)
+		if !slices.ContainsFunc(r.global, func(g string) bool { return statsd.TagKey(g) == k }) {
+			r.global = append(r.global, ct)
+		}
 	}
 	m, err := newMatcher(r.Histograms)
 	if err != nil {
@@ -398,18 +547,20 @@ func (c Config) resolve() (*resolved, error) {
 		}
 	case r.Statsd.Address == "off":
 	default:
-		s := r.Statsd.Address
-		if s == "" {
-			s = DefaultStatsdAddress
+		if r.addr.Network == "" { // not from the environment
+			s := r.Statsd.Address
+			if s == "" {
+				s = DefaultStatsdAddress
+			}
+			a, err := netio.ParseAddr(s)
+			if err != nil {
+				return nil, fmt.Errorf("agent: Statsd.Address: %w", err)
+			}
+			r.addr = a
 		}
-		a, err := netio.ParseAddr(s)
-		if err != nil {
-			return nil, fmt.Errorf("agent: Statsd.Address: %w", err)
-		}
-		r.addr = a
 		if r.maxPkt == 0 {
 			r.maxPkt = statsd.DefaultMaxUDP
-			if a.Network == "unixgram" {
+			if r.addr.Network == "unixgram" || r.addr.Network == "unixstream" {
 				r.maxPkt = statsd.DefaultMaxUnix
 			}
 		}
@@ -423,7 +574,8 @@ func (c Config) resolve() (*resolved, error) {
 		}
 	}
 	if id := r.Statsd.ContainerID; id != "" && !validOrigin(id) {
-		return nil, fmt.Errorf("agent: Statsd.ContainerID %q: want only ASCII letters, digits and \"-_.:/\" (it is written into every line as \"|c:<id>\")", id)
+		// A detected ID passes the detection's patterns; only a bug could bring one here.
+		return nil, fmt.Errorf("agent: container ID %q: want only ASCII letters, digits and \"-_.:/\"", id)
 	}
 	return r, nil
 }

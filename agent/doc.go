@@ -26,6 +26,13 @@
 // sent as the interval's delta, gauges when set, histograms as a summary, cumulative buckets or
 // distributions (HistogramConfig), sets as their distinct members.
 //
+// Timings (Timing, Timer) are sent as DogStatsD "ms" samples in milliseconds; events and service
+// checks (Event, ServiceCheck) are queued and sent at the next flush, each in a datagram of its
+// own. With an empty StatsdConfig.Address a recorder reads the destination, global tags and origin
+// detection from the Datadog environment variables, as datadog-go does (see Config.NoEnv and the
+// README's "Configuration from the environment"); docs/datadog-go.md maps datadog-go's API onto
+// this one.
+//
 // Nothing is lost silently: every value that cannot be recorded or sent is counted by reason in
 // Stats, and with Config.Telemetry those counters are sent too, as "statshard.*" metrics.
 //

@@ -50,6 +50,8 @@ type exporter struct {
 	failing  bool  // upstream state, for logging once per change
 
 	rt *runtimeStats // Config.RuntimeMetrics state (runtime.go), made by the first flush that needs it
+	// events are the events and service checks waiting for the next flush (see Recorder.Event).
+	events eventQueue
 
 	fwdMu    sync.Mutex
 	fwd      []byte // forwarded lines, each followed by '\n', waiting for the next flush
@@ -68,6 +70,10 @@ type exporter struct {
 func newExporter(c *resolved) (*exporter, error) {
 	e := &exporter{cfg: c}
 	e.packer.Max = c.maxPkt
+	e.events.max = c.MaxEvents
+	if e.events.max <= 0 {
+		e.events.max = DefaultMaxEvents
+	}
 	if c.Statsd.Writer == nil && c.addr.Network != "" {
 		w, err := netio.NewWriter(c.addr, netio.WriterConfig{
 			ResolveInterval: c.Statsd.ResolveInterval,
@@ -106,6 +112,7 @@ func (e *exporter) close() error {
 	e.mu.Lock()
 	e.closed = true // a Flush after Close sends nothing
 	e.mu.Unlock()
+	e.events.close()
 	if e.writer != nil {
 		close(e.sendq)
 		<-e.sendDone
@@ -177,6 +184,14 @@ func (e *exporter) flush(r *Recorder) {
 	e.lines.Add(uint64(e.packer.Lines()))
 	e.tooLong.Add(uint64(e.packer.Dropped()))
 	e.payloads = e.packer.Payloads(e.payloads[:0])
+	// Events and service checks go last, each in a datagram of its own: a receiver that does not
+	// take them (statsd_exporter) loses no metric line with them. With Address "off" there is
+	// nowhere to send them: they are counted as dropped, not as sent.
+	if e.writer != nil || e.cfg.Statsd.Writer != nil {
+		e.payloads = e.events.take(e.payloads)
+	} else {
+		e.events.discard()
+	}
 	e.send(e.payloads[e.handed:], before)
 	clear(e.payloads)
 	e.keepBuf(e.packer.Bytes())
@@ -288,11 +303,16 @@ func (e *exporter) send(payloads [][]byte, before netio.WriterStats) {
 func (e *exporter) begin(s *shard.Series, ext *seriesExt, typ statsd.Type, suffix string) *statsd.Line {
 	l := &e.line
 	*l = statsd.Line{
-		Name:      s.Name(),
-		Suffix:    suffix,
-		Type:      typ,
-		Tags:      ext.tags,
-		Container: e.cfg.Statsd.ContainerID,
+		Name:        s.Name(),
+		Suffix:      suffix,
+		Type:        typ,
+		Tags:        ext.tags,
+		Container:   e.cfg.Statsd.ContainerID,
+		External:    e.cfg.external,
+		Cardinality: e.cfg.card,
+	}
+	if ext.card != "" {
+		l.Cardinality = ext.card
 	}
 	if ns := s.Namespace(); ns != "" {
 		// The origin a DogStatsD client sent with the line (see originKey).
@@ -391,7 +411,7 @@ func (e *exporter) emitHistogram(s *shard.Series, ext *seriesExt) bool {
 		if r.Count == 0 {
 			return r.Invalid > 0
 		}
-		e.putSamples(e.begin(s, ext, statsd.Distribution, ""), r)
+		e.putSamples(e.begin(s, ext, p.sampleType(), ""), r)
 		return true
 	case s.Histogram != nil:
 		s.Histogram.Swap(&e.hsnap)
@@ -402,17 +422,24 @@ func (e *exporter) emitHistogram(s *shard.Series, ext *seriesExt) bool {
 		if p.mode != HistogramSummary {
 			// A sketched distribution: one line per bin, weighted by the bin's count.
 			e.hsnap.Bins(func(v float64, n uint64) {
-				e.putWeighted(e.begin(s, ext, statsd.Distribution, ""), v, n)
+				e.putWeighted(e.begin(s, ext, p.sampleType(), ""), v, n)
 			})
 			return true
 		}
 		h := &e.hsnap
-		e.putSumCount(s, ext, h.Sum, h.Count)
-		for _, g := range [...]struct {
-			suffix string
-			v      float64
-		}{{".avg", h.Sum / float64(h.Count)}, {".min", h.Min}, {".max", h.Max}} {
-			e.putFloat(e.begin(s, ext, statsd.Gauge, g.suffix), g.v)
+		if p.datadog {
+			// The Datadog Agent's histogram lines: no .sum, no .min.
+			e.putUint(e.begin(s, ext, statsd.Counter, ".count"), h.Count)
+			e.putFloat(e.begin(s, ext, statsd.Gauge, ".avg"), h.Sum/float64(h.Count))
+			e.putFloat(e.begin(s, ext, statsd.Gauge, ".max"), h.Max)
+		} else {
+			e.putSumCount(s, ext, h.Sum, h.Count)
+			for _, g := range [...]struct {
+				suffix string
+				v      float64
+			}{{".avg", h.Sum / float64(h.Count)}, {".min", h.Min}, {".max", h.Max}} {
+				e.putFloat(e.begin(s, ext, statsd.Gauge, g.suffix), g.v)
+			}
 		}
 		for _, q := range p.quantiles {
 			e.putFloat(e.begin(s, ext, statsd.Gauge, q.suffix), h.Quantile(q.q))

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"os"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -24,8 +25,11 @@ const (
 // IntakeConfig configures a DogStatsD intake: the agent's server side, which receives datagrams
 // from services in any language and records them into the recorder like its own calls.
 type IntakeConfig struct {
-	// Listen lists the addresses to receive on: "udp://host:port" or "unixgram:///path" (the socket
-	// file is created with mode 0660 and removed on Close). Empty means DefaultListen.
+	// Listen lists the addresses to receive on: "udp://host:port" ("udp://host" means port
+	// 8125), "unixgram:///path" or "unix:///path" (a Unix datagram socket), or
+	// "unixstream:///path" (a Unix stream socket, each payload prefixed by its length as a
+	// 4-byte little-endian integer, as datadog-go's unixstream:// sends). Socket files are created
+	// with SocketMode and removed on Close. Empty means DefaultListen.
 	Listen []string
 	// Readers is the number of reader goroutines per address (on Linux, for UDP, as many sockets
 	// sharing the port with SO_REUSEPORT). Zero means GOMAXPROCS.
@@ -51,6 +55,15 @@ type IntakeConfig struct {
 	// smaller Readers) into its recorder, so close that recorder after Listen returns to flush
 	// them. If Listen fails, Takeover keeps running unchanged.
 	Takeover *Intake
+	// SocketMode is the permission of the Unix socket files; senders need write permission.
+	// Zero means 0660: the owner and its group may send. (The Datadog Agent makes its socket
+	// 0722, world-writable, so that containers running as any user can send; on a shared host
+	// that lets any local user inject metrics, events and series into the pipeline, which is why
+	// statshard leaves it to the operator to open it up, with a group or with this mode.)
+	SocketMode os.FileMode
+	// MaxStreamConns caps the connections a "unixstream://" address serves at once; past it a
+	// connection is closed at once and counted. Zero means DefaultStreamMaxConns (256).
+	MaxStreamConns int
 }
 
 // Intake receives DogStatsD datagrams and records them. Create it with Recorder.Listen; Close
@@ -71,6 +84,7 @@ type IntakeConfig struct {
 type Intake struct {
 	r        *Recorder
 	readers  []*netio.Reader
+	streams  []*netio.StreamReader // "unixstream://" addresses (see listenStream)
 	max      int
 	relative bool
 
@@ -117,11 +131,18 @@ func (r *Recorder) Listen(cfg IntakeConfig) (*Intake, error) {
 			}
 			return parsers[i]
 		}
+		if a.Network == "unixstream" {
+			if err := in.listenStream(a, cfg, parser); err != nil {
+				in.Close()
+				return nil, err
+			}
+			continue
+		}
 		var from *netio.Reader
 		if i := takeover(prev, taken, a); i >= 0 {
 			from, taken[i] = prev[i], true
 		}
-		rd, err := listenReader(from, a, netio.ReaderConfig{Readers: cfg.Readers, RecvBuffer: cfg.RecvBuffer},
+		rd, err := listenReader(from, a, netio.ReaderConfig{Readers: cfg.Readers, RecvBuffer: cfg.RecvBuffer, SocketMode: cfg.SocketMode},
 			func(i int, dgs [][]byte) { in.handle(parser(i), dgs) })
 		if err != nil {
 			in.Close()
@@ -151,6 +172,9 @@ func (in *Intake) Addrs() []string {
 	for _, rd := range in.readers {
 		out = append(out, rd.Addr().String())
 	}
+	for _, sr := range in.streams {
+		out = append(out, sr.Addr().String())
+	}
 	return out
 }
 
@@ -165,6 +189,9 @@ func (in *Intake) Close() error {
 	in.closeOnce.Do(func() {
 		for _, rd := range in.readers {
 			err = errors.Join(err, rd.Close())
+		}
+		for _, sr := range in.streams {
+			err = errors.Join(err, sr.Close())
 		}
 	})
 	return err
@@ -360,6 +387,16 @@ type IntakeStats struct {
 	// dropped the sockets' buffers would have lost.
 	Drained    uint64
 	RecvBuffer int // SO_RCVBUF granted by the kernel (smallest over sockets)
+
+	// StreamConns is the number of connections "unixstream://" addresses serve now (their
+	// frames are counted in Datagrams, their read calls in Syscalls).
+	StreamConns int
+	// StreamRejected counts connections closed at once: MaxStreamConns were being served.
+	StreamRejected uint64
+	// StreamTruncated counts frames longer than 64 KiB, skipped unread.
+	StreamTruncated uint64
+	// StreamCut counts connections that ended inside a frame, whose start was dropped.
+	StreamCut uint64
 }
 
 // Stats returns the intake's counters.
@@ -386,6 +423,15 @@ func (in *Intake) Stats() IntakeStats {
 		if st.RecvBuffer == 0 || rs.RecvBuffer < st.RecvBuffer {
 			st.RecvBuffer = rs.RecvBuffer
 		}
+	}
+	for _, sr := range in.streams {
+		ss := sr.Stats()
+		st.Syscalls += ss.Reads
+		st.ReaderPanics += ss.Panics
+		st.StreamConns += ss.Conns
+		st.StreamRejected += ss.Rejected
+		st.StreamTruncated += ss.Truncated
+		st.StreamCut += ss.Cut
 	}
 	return st
 }

@@ -49,6 +49,9 @@ func New(cfg Config) (*Recorder, error) {
 	if err != nil {
 		return nil, err
 	}
+	for _, w := range rc.warnings {
+		rc.logger.Warn("statshard: environment variable ignored", "name", w.name, "value", w.value, "want", w.want)
+	}
 	r := &Recorder{
 		cfg:  rc,
 		stop: make(chan struct{}),
@@ -121,7 +124,8 @@ func (r *Recorder) TCPAddr() string {
 type seriesExt struct {
 	tags   string     // canonical tags joined with ',' for the wire
 	labels []pb.Label // the same tags as TCP stream labels, sorted by key
-	plan   *histPlan  // histogram/distribution export, nil for other kinds
+	plan   *histPlan  // histogram/distribution/timing export, nil for other kinds
+	card   string     // "|card:" asked for by a cardinality option; "" for the recorder's
 	// The flusher's own: the fraction of a fractional counter not sent yet (see exporter.emit).
 	carry float64
 	// Updated by the flusher, read by new TCP clients' snapshots.
@@ -140,7 +144,15 @@ func (r *Recorder) canon(kind shard.Kind, name string, tags []string) (shard.Spe
 		return shard.Spec{}, err
 	}
 	ct := make([]string, 0, len(tags)+len(r.cfg.global))
+	card := ""
 	for _, t := range tags {
+		if c, ok := cutCardOption(t); ok {
+			// A cardinality option, not a tag; an unknown value asks for nothing.
+			if c != "" {
+				card = c
+			}
+			continue
+		}
 		c, _, err := statsd.SanitizeTag(t)
 		if err != nil {
 			// A tag with no valid character is dropped, not the whole value.
@@ -156,13 +168,19 @@ func (r *Recorder) canon(kind shard.Kind, name string, tags []string) (shard.Spe
 	}
 	slices.Sort(ct)
 	ct = slices.Compact(ct)
-	ext := &seriesExt{tags: string(statsd.AppendTags(nil, ct)), labels: labelsOf(ct)}
+	ext := &seriesExt{tags: string(statsd.AppendTags(nil, ct)), labels: labelsOf(ct), card: card}
+	if card != "" {
+		// Part of the series' identity, not of its tags on the wire: it sorts last ('|' > 'z').
+		ct = append(ct, cardOption+card)
+	}
 	var p *histPlan
 	switch kind {
 	case shard.KindHistogram:
 		p = r.cfg.matcher.plan(clean)
 	case shard.KindDistribution:
 		p = distributionPlan
+	case shard.KindTiming:
+		p = timingPlan
 	}
 	// The name limit holds for the name on the wire: Prefix, name and the longest suffix the
 	// series' lines add (".count", ".p999", ".bucket", ...) together.

@@ -58,6 +58,13 @@ type StatsdStats struct {
 	// bound: the kernel rate-limits the reports.
 	Unreachable uint64
 	WriteErrors uint64 // failed writes to Statsd.Writer
+	// Events counts the events and service checks (Recorder.Event, Recorder.ServiceCheck) handed
+	// to the sender at a flush, each as a datagram of its own (counted in Packets once sent).
+	Events uint64
+	// EventsDropped counts the events and service checks refused (Config.MaxEvents waiting,
+	// longer than a payload, after Close), still queued at Close, or flushed with Statsd.Address
+	// "off". Invalid ones are refused with an error and not counted.
+	EventsDropped uint64
 }
 
 // TCPStats are the TCP stream's counters, zero when TCP is off.
@@ -121,6 +128,8 @@ var stats = []statDef{
 	{field: func(s *Stats) *uint64 { return &s.Statsd.DroppedWouldBlock }, reason: "upstream_would_block", help: "a datagram dropped on a full socket buffer past WriteTimeout"},
 	{field: func(s *Stats) *uint64 { return &s.Statsd.DroppedNoDest }, reason: "upstream_no_destination", help: "a datagram with no destination: a missing unix socket, a DNS failure"},
 	{field: func(s *Stats) *uint64 { return &s.Statsd.DroppedOther }, reason: "upstream_other", help: "a datagram dropped for another send error (logged)"},
+	{field: func(s *Stats) *uint64 { return &s.Statsd.Events }, prom: "statshard_events_sent_total", tel: "statshard.events", help: "Events and service checks handed to the sender, one datagram each."},
+	{field: func(s *Stats) *uint64 { return &s.Statsd.EventsDropped }, reason: "event", help: "an event or service check refused (MaxEvents waiting, longer than a payload, after Close), still queued at Close, or flushed with Statsd.Address off"},
 
 	{field: func(s *Stats) *uint64 { return &s.TCP.Accepted }, prom: "statshard_tcp_accepted_total", help: "Stream connections accepted."},
 	{field: func(s *Stats) *uint64 { return &s.TCP.Events }, prom: "statshard_tcp_events_total", tel: "statshard.tcp.events", help: "Events encoded for the stream."},
@@ -145,6 +154,9 @@ var stats = []statDef{
 	{field: func(s *Stats) *uint64 { return &s.Intake.ParseErrors }, help: "Malformed lines skipped, all reasons (statshard_parse_errors_total has them by reason)."},
 	{field: func(s *Stats) *uint64 { return &s.Intake.KernelDrops }, reason: "kernel_receive_buffer", help: "a datagram the kernel dropped on a full receive buffer"},
 	{field: func(s *Stats) *uint64 { return &s.Intake.Truncated }, reason: "datagram_truncated", help: "a datagram longer than the receive buffer"},
+	{field: func(s *Stats) *uint64 { return &s.Intake.StreamRejected }, reason: "stream_too_many_conns", help: "a unixstream intake connection closed at once: MaxStreamConns were being served"},
+	{field: func(s *Stats) *uint64 { return &s.Intake.StreamTruncated }, reason: "stream_frame_too_long", help: "a unixstream frame longer than 64 KiB, skipped unread"},
+	{field: func(s *Stats) *uint64 { return &s.Intake.StreamCut }, reason: "stream_frame_cut", help: "a unixstream frame whose connection ended inside it"},
 	{field: func(s *Stats) *uint64 { return &s.Intake.ForwardDropped }, reason: "forward_queue_full", help: "an event, service check or timestamped line past MaxForward bytes waiting for a flush"},
 }
 
@@ -236,6 +248,8 @@ func (r *Recorder) Stats() Stats {
 			Lines:          e.lines.Load(),
 			DroppedTooLong: e.tooLong.Load(),
 			WriteErrors:    e.writeErrs.Load(),
+			Events:         e.events.sent.Load(),
+			EventsDropped:  e.events.dropped.Load(),
 		},
 		Intake: r.intakeStats(),
 	}
@@ -297,6 +311,10 @@ func (r *Recorder) intakeStats() IntakeStats {
 		sum.Truncated += st.Truncated
 		sum.ReaderPanics += st.ReaderPanics
 		sum.Drained += st.Drained
+		sum.StreamConns += st.StreamConns
+		sum.StreamRejected += st.StreamRejected
+		sum.StreamTruncated += st.StreamTruncated
+		sum.StreamCut += st.StreamCut
 		if st.RecvBuffer > 0 && (sum.RecvBuffer == 0 || st.RecvBuffer < sum.RecvBuffer) {
 			sum.RecvBuffer = st.RecvBuffer
 		}
@@ -325,10 +343,12 @@ func (e *exporter) emitTelemetry(r *Recorder) {
 		if n == 0 {
 			continue
 		}
-		*l = statsd.Line{Name: name, Type: statsd.Counter, Tags: tags, ExtraTag: tag, Container: r.cfg.Statsd.ContainerID}
+		*l = statsd.Line{Name: name, Type: statsd.Counter, Tags: tags, ExtraTag: tag,
+			Container: r.cfg.Statsd.ContainerID, External: r.cfg.external, Cardinality: r.cfg.card}
 		e.putInt(l, int64(n))
 	}
-	*l = statsd.Line{Name: "statshard.series", Type: statsd.Gauge, Tags: tags, Container: r.cfg.Statsd.ContainerID}
+	*l = statsd.Line{Name: "statshard.series", Type: statsd.Gauge, Tags: tags,
+		Container: r.cfg.Statsd.ContainerID, External: r.cfg.external, Cardinality: r.cfg.card}
 	e.putInt(l, int64(st.Series))
 	e.prevTel = st
 }

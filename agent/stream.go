@@ -105,6 +105,7 @@ const (
 	KindHistogram    = shard.KindHistogram
 	KindDistribution = shard.KindDistribution
 	KindSet          = shard.KindSet
+	KindTiming       = shard.KindTiming
 )
 
 // stream is the TCP exporter: an intake ring filled by recorders, a drain goroutine that encodes
@@ -461,7 +462,7 @@ func pbType(k Kind) pb.MetricType {
 	switch k {
 	case KindGauge:
 		return pb.Gauge
-	case KindHistogram, KindDistribution:
+	case KindHistogram, KindDistribution, KindTiming:
 		return pb.Histogram
 	}
 	return pb.Counter

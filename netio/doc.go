@@ -1,6 +1,8 @@
 // Package netio moves bytes over sockets and knows nothing of what they mean. Its datagram
 // Writer sends payloads to a DogStatsD-style server over UDP or a Unix datagram socket, batching
-// them into sendmmsg(2) calls on Linux; ParseAddr reads the destination URLs operators write.
+// them into sendmmsg(2) calls on Linux, or over a Unix stream socket as length-prefixed frames
+// (unixstream://, the Datadog Agent's stream socket); ParseAddr reads the destination URLs
+// operators write, in the forms of the Datadog tools' DD_DOGSTATSD_URL and DD_AGENT_HOST.
 //
 // A Writer never returns an error from Write and never blocks longer than its WriteTimeout: a
 // datagram it cannot send is dropped and counted under a reason in Stats, because a metrics
@@ -57,6 +59,10 @@
 //	if err == nil {
 //		r.Close() // r leaves the shared sockets to next
 //	}
+//
+// Its StreamReader serves a Unix stream socket whose senders frame each payload with a 4-byte
+// little-endian length (ListenStream), one goroutine and one bounded buffer per connection, at
+// most MaxConns connections, with the same Handler.
 //
 // Unless its documentation says otherwise, a type's methods may not be called concurrently.
 package netio

@@ -15,7 +15,9 @@ func ExampleParseAddr() {
 		"udp6://[::1]:8125",
 		"unixgram:///var/run/datadog/dsd.socket",
 		"unix:///var/run/datadog/dsd.socket",
-		"udp://localhost",
+		"unixstream:///var/run/datadog/dsd.socket",
+		"datadog-agent",
+		"tcp://localhost:8125",
 	} {
 		a, err := netio.ParseAddr(s)
 		if err != nil {
@@ -29,8 +31,10 @@ func ExampleParseAddr() {
 	// udp      127.0.0.1:8125               udp://127.0.0.1:8125
 	// udp6     [::1]:8125                   udp6://[::1]:8125
 	// unixgram /var/run/datadog/dsd.socket  unixgram:///var/run/datadog/dsd.socket
-	// netio: address "unix:///var/run/datadog/dsd.socket": unix:// is a stream socket; use unixgram:// for datagrams
-	// netio: udp address "localhost": address localhost: missing port in address
+	// unixgram /var/run/datadog/dsd.socket  unixgram:///var/run/datadog/dsd.socket
+	// unixstream /var/run/datadog/dsd.socket  unixstream:///var/run/datadog/dsd.socket
+	// udp      datadog-agent:8125           udp://datadog-agent:8125
+	// netio: address "tcp://localhost:8125": unknown scheme "tcp" (want udp://host[:port], host[:port], [ipv6]:port, unix:///path, unixgram:///path or unixstream:///path)
 }
 
 func ExampleWriter() {

@@ -3,6 +3,7 @@ package netio
 import (
 	"errors"
 	"fmt"
+	"os"
 )
 
 // Handover starts a Reader that takes over r's address without a gap, handing what arrives to
@@ -21,7 +22,9 @@ import (
 //
 // Handover fails, leaving r as it was, if r is closed or was handed over already, or if the
 // system cannot share a socket between two descriptors (errors.ErrUnsupported, on Windows).
-// RecvBuffer applies to the shared sockets too; SocketMode is unused (the file is kept).
+// RecvBuffer applies to the shared sockets too; a unixgram socket's file is kept, and given
+// cfg.SocketMode when its mode differs (a chmod can only take permission away from senders
+// that have not opened it yet, never lose a datagram).
 func (r *Reader) Handover(cfg ReaderConfig, h Handler) (*Reader, error) {
 	if h == nil {
 		return nil, errors.New("netio: Handover: nil handler")
@@ -50,6 +53,13 @@ func (r *Reader) Handover(cfg ReaderConfig, h Handler) (*Reader, error) {
 		b := old.sh.drops.Load()
 		nr.socks = append(nr.socks, &readerSocket{conn: c, sh: old.sh, from: b, prev: old})
 		old.until.Store(b + 1)
+	}
+	if unixgram {
+		if fi, err := os.Stat(r.addr.Address); err == nil && fi.Mode().Perm() != cfg.SocketMode.Perm() {
+			if err := os.Chmod(r.addr.Address, cfg.SocketMode); err != nil {
+				return fail(err)
+			}
+		}
 	}
 	if more := n - len(nr.socks); more > 0 {
 		conns, err := joinUDPSockets(r.addr, more)

@@ -6,7 +6,9 @@ import (
 )
 
 // WriterStats is a snapshot of a Writer's counters, all totals since NewWriter. Every datagram
-// passed to Write ends up counted exactly once: in Datagrams or in one drop reason.
+// passed to Write ends up counted exactly once: in Datagrams or in one drop reason. On a
+// unixstream Writer a datagram is a frame: Datagrams counts frames written whole, Bytes their
+// payloads without the length prefixes, and Syscalls the write calls.
 type WriterStats struct {
 	// Datagrams and Bytes count what the kernel accepted; Syscalls counts send system calls made
 	// (sendmmsg on Linux, one write per datagram elsewhere), including calls that sent nothing.

@@ -77,6 +77,13 @@ type lookupFunc func(ctx context.Context, network, host string) ([]netip.Addr, e
 // about len(payloads)/BatchSize. Elsewhere Write makes one conn.Write per datagram, so Syscalls
 // grows by len(payloads) and BatchSize is unused. Error handling, drop reasons, timeouts, DNS
 // re-resolution and reconnection are the same everywhere; unixgram is unsupported on Windows.
+//
+// For a unixstream Addr the Writer carries each payload as one frame on a Unix stream socket: its
+// length as a 4-byte little-endian integer (FrameHeader), then its bytes, frames laid out
+// contiguously so that one write system call carries many of them. The counters keep their
+// meaning, a frame counting as a datagram (Bytes leaves the prefixes out); a refused or broken
+// connection is redialled with a backoff from 100ms to 5s, its payloads counted as NoDestination
+// meanwhile.
 type Writer struct {
 	addr     Addr
 	host     string // DNS name to resolve; empty for IP literals and unixgram
@@ -100,7 +107,8 @@ type Writer struct {
 	lastDial  time.Time      // last dial attempt, for redialPacing
 	lookedUp  bool           // Write made its one synchronous lookup
 	closed    bool
-	send      sender // platform send state; owns no socket
+	send      sender       // platform send state; owns no socket
+	stream    *streamState // unixstream only (see writeStream); nil for datagrams
 	stats     stats
 	closeOnce sync.Once
 	closeErr  error
@@ -125,6 +133,9 @@ func newWriter(a Addr, cfg WriterConfig, lookup lookupFunc) (*Writer, error) {
 	w := &Writer{addr: a, port: port, unixgram: a.Network == "unixgram", cfg: cfg.withDefaults(), lookup: lookup}
 	if w.unixgram && runtime.GOOS == "windows" {
 		return nil, fmt.Errorf("netio: %s: unixgram sockets are not supported on windows", a)
+	}
+	if a.Network == "unixstream" {
+		w.stream = newStreamState()
 	}
 	w.ctx, w.cancel = context.WithCancel(context.Background())
 	w.send.init(w.cfg.BatchSize, w.unixgram)
@@ -155,6 +166,9 @@ func (w *Writer) Addr() Addr { return w.addr }
 func (w *Writer) Write(payloads [][]byte) (sent int) {
 	if len(payloads) == 0 {
 		return 0
+	}
+	if w.stream != nil {
+		return w.writeStream(payloads)
 	}
 	var t tally
 	w.mu.Lock()

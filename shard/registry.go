@@ -263,7 +263,7 @@ func (r *Registry) newSeriesLocked(ns string, kind Kind, spec Spec, key string) 
 	switch kind {
 	case KindSet:
 		s.Set = &Set{max: r.cfg.MaxSetSize}
-	case KindHistogram, KindDistribution:
+	case KindHistogram, KindDistribution, KindTiming:
 		if spec.Sketch {
 			s.Histogram = new(Histogram)
 		}

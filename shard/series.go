@@ -12,11 +12,14 @@ const (
 	KindHistogram
 	KindDistribution
 	KindSet
+	// KindTiming records durations in milliseconds, with the cells of a histogram; a kind of its
+	// own so that a timing and a histogram of one name never share a series (or a unit).
+	KindTiming
 )
 
-var kindNames = [...]string{"", "counter", "gauge", "histogram", "distribution", "set"}
+var kindNames = [...]string{"", "counter", "gauge", "histogram", "distribution", "set", "timing"}
 
-// String returns "counter", "gauge", "histogram", "distribution" or "set".
+// String returns "counter", "gauge", "histogram", "distribution", "set" or "timing".
 func (k Kind) String() string {
 	if int(k) < len(kindNames) && k != 0 {
 		return kindNames[k]

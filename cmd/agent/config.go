@@ -42,6 +42,8 @@ type settings struct {
 	MaxPacketSize   int             `json:"max_packet_size"`
 	ShutdownTimeout duration        `json:"shutdown_timeout"`
 	Telemetry       bool            `json:"telemetry"`
+	SocketMode      string          `json:"socket_mode"`
+	HistogramNaming string          `json:"histogram_naming"`
 }
 
 // histogramRule is one "match=mode[:bounds]" rule.
@@ -63,7 +65,8 @@ func defaults() settings {
 		Quantiles:       agent.DefaultQuantiles(),
 		Buckets:         agent.DefaultBounds(),
 		ShutdownTimeout: duration(5 * time.Second),
-		Telemetry:       true,
+		SocketMode:      "0660",
+		HistogramNaming: "statshard",
 	}
 }
 
@@ -152,8 +155,9 @@ func envName(flagName string) string {
 
 // bind declares every setting's flag on fs, writing into s.
 func bind(fs *flag.FlagSet, s *settings) {
-	fs.Var((*listValue)(&s.Listen), "listen", "comma-separated intake `addresses`: udp://host:port or unixgram:///path (socket mode 0660, removed on exit)")
-	fs.StringVar(&s.Upstream, "upstream", s.Upstream, "where aggregates go: udp://host:port or unixgram:///path; empty prints each flush to stdout as a table")
+	fs.Var((*listValue)(&s.Listen), "listen", "comma-separated intake `addresses`: udp://host:port, unix:///path or unixgram:///path (datagrams), unixstream:///path (length-prefixed stream); socket files get -socket-mode and are removed on exit")
+	fs.StringVar(&s.Upstream, "upstream", s.Upstream, "where aggregates go, in DD_DOGSTATSD_URL's forms: udp://host[:port], host[:port], unix:///path or unixgram:///path, unixstream:///path; empty prints each flush to stdout as a table")
+	fs.StringVar(&s.SocketMode, "socket-mode", s.SocketMode, "octal permission `mode` of intake unix socket files; senders need write permission (the Datadog Agent uses 0722, writable by every local user)")
 	fs.StringVar(&s.TCP, "tcp", s.TCP, "TCP event stream `address` (length-delimited protobuf, metrics-observer compatible); off disables it")
 	fs.BoolVar(&s.TCPSnapshot, "tcp-snapshot", s.TCPSnapshot, "send a new stream client the current counter totals and gauge values first")
 	fs.IntVar(&s.TCPMaxClients, "tcp-max-clients", s.TCPMaxClients, "maximum stream clients (0: 64)")
@@ -167,6 +171,7 @@ func bind(fs *flag.FlagSet, s *settings) {
 	fs.IntVar(&s.MaxSeries, "max-series", s.MaxSeries, "cardinality cap; past it new keys fold into one overflow:true series per name (0: 100000, -1: none)")
 	fs.IntVar(&s.Expiry, "expiry", s.Expiry, "intervals a series may stay idle before it is removed (0: 6, -1: never)")
 	fs.StringVar(&s.HistogramMode, "histogram-mode", s.HistogramMode, "ms/h export: summary, buckets or distribution")
+	fs.StringVar(&s.HistogramNaming, "histogram-naming", s.HistogramNaming, "summary line names: statshard (.count .sum .avg .min .max .median .p95 ...) or datadog (.avg .count .median .95percentile .max, as the Datadog Agent)")
 	fs.Var((*floatsValue)(&s.Quantiles), "quantiles", "comma-separated summary `quantiles`")
 	fs.Var((*floatsValue)(&s.Buckets), "buckets", "comma-separated bucket `bounds` for buckets mode")
 	fs.Var((*rulesValue)(&s.HistogramRules), "histogram-rule", "per-metric histogram export, repeatable: `match=mode[:bound,bound...]`, match exact, prefix* or *suffix (environment: ';'-separated)")
@@ -176,7 +181,7 @@ func bind(fs *flag.FlagSet, s *settings) {
 	fs.BoolVar(&s.RelativeGauges, "relative-gauges", s.RelativeGauges, "read a signed gauge value (\"-3|g\") as a change, as statsd does, instead of setting it as DogStatsD does")
 	fs.IntVar(&s.MaxPacketSize, "max-packet-size", s.MaxPacketSize, "largest upstream payload in bytes (0: 1432 udp, 8192 unixgram)")
 	fs.Var((*durationValue)(&s.ShutdownTimeout), "shutdown-timeout", "how long SIGTERM may take: final flush, closing stream clients")
-	fs.BoolVar(&s.Telemetry, "telemetry", s.Telemetry, "also send the agent's own counters upstream as statshard.* metrics")
+	fs.BoolVar(&s.Telemetry, "telemetry", s.Telemetry, "also send the agent's own counters upstream as statshard.* metrics (to Datadog: about 30 billable custom metrics per agent; /metrics serves them for free)")
 }
 
 func readConfigFile(path string, s settings) (settings, error) {
@@ -228,7 +233,19 @@ func (s settings) agentConfigs(stdout io.Writer, log *slog.Logger) (agent.Config
 	if err != nil {
 		return agent.Config{}, agent.IntakeConfig{}, err
 	}
+	naming, err := parseNaming(s.HistogramNaming)
+	if err != nil {
+		return agent.Config{}, agent.IntakeConfig{}, err
+	}
+	sockMode, err := parseSocketMode(s.SocketMode)
+	if err != nil {
+		return agent.Config{}, agent.IntakeConfig{}, err
+	}
 	c := agent.Config{
+		// The agent is configured by its flags alone: a DD_* variable in its environment describes
+		// the agent's process, not the services it aggregates for (their origin comes with their
+		// lines), so none is read.
+		NoEnv:     true,
 		Interval:  time.Duration(s.Interval),
 		Prefix:    s.Prefix,
 		Tags:      s.Tags,
@@ -241,6 +258,7 @@ func (s settings) agentConfigs(stdout io.Writer, log *slog.Logger) (agent.Config
 			Quantiles:           s.Quantiles,
 			Bounds:              s.Buckets,
 			SketchDistributions: s.SketchDist,
+			Naming:              naming,
 		},
 		Statsd: agent.StatsdConfig{Address: s.Upstream, MaxPacketSize: s.MaxPacketSize},
 	}
@@ -260,8 +278,27 @@ func (s settings) agentConfigs(stdout io.Writer, log *slog.Logger) (agent.Config
 	if err := agent.CheckConfig(c); err != nil {
 		return c, agent.IntakeConfig{}, err
 	}
-	ic := agent.IntakeConfig{Listen: s.Listen, Readers: s.Readers, RecvBuffer: s.RecvBuffer, RelativeGauges: s.RelativeGauges}
+	ic := agent.IntakeConfig{Listen: s.Listen, Readers: s.Readers, RecvBuffer: s.RecvBuffer, RelativeGauges: s.RelativeGauges, SocketMode: sockMode}
 	return c, ic, nil
+}
+
+// parseSocketMode reads an octal permission such as "0660" or "660".
+func parseSocketMode(v string) (os.FileMode, error) {
+	m, err := strconv.ParseUint(v, 8, 32)
+	if err != nil || m == 0 || m > 0o777 {
+		return 0, fmt.Errorf("socket-mode %q: want an octal permission from 0001 to 0777, such as 0660", v)
+	}
+	return os.FileMode(m), nil
+}
+
+func parseNaming(v string) (agent.HistogramNaming, error) {
+	switch v {
+	case "statshard":
+		return agent.NamingStatshard, nil
+	case "datadog":
+		return agent.NamingDatadog, nil
+	}
+	return 0, fmt.Errorf("histogram-naming %q: want statshard or datadog", v)
 }
 
 type listValue []string

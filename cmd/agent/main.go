@@ -78,13 +78,14 @@ var reloadApplies = map[string]string{
 	"pprof":            "/debug/pprof is switched on or off on the running server",
 	"log_level":        "the level of the running logger changes",
 	"shutdown_timeout": "read when a SIGTERM comes",
+	"socket_mode":      "a unix socket file kept across the reload is given the new mode (netio.Reader.Handover); a new one is created with it",
 }
 
 // pipelineSettings are applied by the new pipeline (agentConfigs); the intake keeps its sockets
 // where the address stays, the stream its listener.
 var pipelineSettings = []string{"listen", "upstream", "tcp", "tcp_snapshot", "tcp_max_clients", "tcp_buffer",
 	"interval", "prefix", "tags", "max_series", "expiry", "histogram_mode", "quantiles", "buckets",
-	"histogram_rules", "sketch_distributions", "readers", "recv_buffer", "relative_gauges", "max_packet_size", "telemetry"}
+	"histogram_rules", "sketch_distributions", "readers", "recv_buffer", "relative_gauges", "max_packet_size", "telemetry", "histogram_naming"}
 
 // run is the agent: it returns when a terminating signal arrives on sig.term (or it is closed).
 func run(args []string, stdout, stderr io.Writer, sig signals) error {

@@ -1,5 +1,6 @@
 // Package statsd speaks the DogStatsD line protocol: append-style encoders
-// for metric lines, the Datadog rules for metric names and tags, a Packer
+// for metric lines, events and service checks (AppendEvent,
+// AppendServiceCheck, with the protocol's escapes), the Datadog rules for metric names and tags, a Packer
 // that lays lines out so they can be sent as full datagrams without copying,
 // and a zero-allocation Parser for every DogStatsD form (metrics with
 // multi-values, rates, tags, container IDs, timestamps, external data and

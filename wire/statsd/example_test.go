@@ -68,3 +68,13 @@ func ExamplePacker() {
 	// "jobs.done:2|c\njobs.done:3|c"
 	// lines: 4 dropped: 1
 }
+
+func ExampleAppendEvent() {
+	e := statsd.Event{Title: "deploy", Text: "v1.4.2\nby ci", AlertType: "info", Tags: "env:prod"}
+	fmt.Println(string(statsd.AppendEvent(nil, &e)))
+	sc := statsd.ServiceCheck{Name: "db.up", Status: statsd.StatusCritical, Tags: "env:prod", Message: "timeout\nafter 10s"}
+	fmt.Println(string(statsd.AppendServiceCheck(nil, &sc)))
+	// Output:
+	// _e{6,13}:deploy|v1.4.2\nby ci|t:info|#env:prod
+	// _sc|db.up|2|#env:prod|m:timeout\nafter 10s
+}
