@@ -40,7 +40,7 @@ func CheckListen(a Addr) error {
 	fi, err := os.Stat(dir)
 	switch {
 	case errors.Is(err, fs.ErrNotExist):
-		return fmt.Errorf("netio: listen %s: %w", a, &fs.PathError{Op: "socket directory", Path: dir, Err: fs.ErrNotExist})
+		return fmt.Errorf("netio: listen %s: %w", a, missingDir(dir))
 	case err != nil:
 		return fmt.Errorf("netio: listen %s: %w", a, err)
 	case !fi.IsDir():
@@ -54,6 +54,12 @@ func CheckListen(a Addr) error {
 	}
 	return nil
 }
+
+// missingDir is a socket's directory that does not exist (errors.Is fs.ErrNotExist).
+type missingDir string
+
+func (d missingDir) Error() string        { return "the socket's directory " + string(d) + " does not exist" }
+func (d missingDir) Is(target error) bool { return target == fs.ErrNotExist }
 
 // staleSocket says whether path may be bound: absent (false, nil), a socket nobody receives on,
 // left by a process that died (true, nil), or neither, with the reason: a live socket, or

@@ -41,7 +41,7 @@ func TestCheckListen(t *testing.T) {
 		{"udp without port", Addr{"udp", "127.0.0.1"}, "missing port", nil},
 		{"free unix path", Addr{"unixgram", filepath.Join(dir, "new.sock")}, "", nil},
 		{"stale unix socket", Addr{"unixgram", stale}, "", nil},
-		{"missing directory", Addr{"unixgram", filepath.Join(dir, "nope", "dsd.sock")}, "socket directory " + filepath.Join(dir, "nope"), fs.ErrNotExist},
+		{"missing directory", Addr{"unixgram", filepath.Join(dir, "nope", "dsd.sock")}, "the socket's directory " + filepath.Join(dir, "nope") + " does not exist", fs.ErrNotExist},
 		{"directory is a file", Addr{"unixgram", filepath.Join(regular, "dsd.sock")}, "is not a directory", nil},
 		{"live unix socket", Addr{"unixgram", live}, "in use", nil},
 		{"regular file", Addr{"unixgram", regular}, "is not a socket", nil},

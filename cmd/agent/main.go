@@ -26,7 +26,6 @@ package main
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"flag"
 	"fmt"
@@ -36,6 +35,7 @@ import (
 	"os/signal"
 	"runtime"
 	"runtime/debug"
+	"strings"
 	"syscall"
 	"time"
 )
@@ -50,12 +50,24 @@ func main() {
 	signal.Notify(term, os.Interrupt, syscall.SIGTERM)
 	signal.Notify(hup, syscall.SIGHUP)
 	err := run(os.Args[1:], os.Stdout, os.Stderr, signals{term: term, hup: hup})
-	if errors.Is(err, flag.ErrHelp) {
+	switch {
+	case errors.Is(err, flag.ErrHelp):
 		os.Exit(0)
-	}
-	if err != nil {
-		fmt.Fprintln(os.Stderr, "agent:", err)
+	case errors.Is(err, errReported):
 		os.Exit(1)
+	case err != nil:
+		printError(os.Stderr, err)
+		os.Exit(1)
+	}
+}
+
+// errReported is returned by run when it has printed why it fails already.
+var errReported = errors.New("reported")
+
+// printError prints err, one line each problem, each line naming the program.
+func printError(w io.Writer, err error) {
+	for _, line := range strings.Split(err.Error(), "\n") {
+		fmt.Fprintln(w, "statshard:", line)
 	}
 }
 
@@ -64,7 +76,14 @@ type signals struct {
 	term, hup <-chan os.Signal
 }
 
+// buildVersion, when set by the linker (-ldflags "-X main.buildVersion=v1.2.3", as the
+// Dockerfile does), is the version; otherwise it is the module version go install stamps.
+var buildVersion string
+
 func version() string {
+	if buildVersion != "" {
+		return buildVersion
+	}
 	if bi, ok := debug.ReadBuildInfo(); ok && bi.Main.Version != "" {
 		return bi.Main.Version
 	}
@@ -88,22 +107,29 @@ var pipelineSettings = []string{"listen", "upstream", "tcp", "tcp_snapshot", "tc
 
 // run is the agent: it returns when a terminating signal arrives on sig.term (or it is closed).
 func run(args []string, stdout, stderr io.Writer, sig signals) error {
-	s, configPath, act, err := load(args, stderr)
-	if act.version {
-		fmt.Fprintln(stdout, "statshard agent", version(), runtime.Version())
+	l := loadAll(args, stderr, os.Environ())
+	if l.act.version {
+		fmt.Fprintln(stdout, "statshard", version(), runtime.Version(), runtime.GOOS+"/"+runtime.GOARCH)
 		return nil
 	}
-	if err != nil {
+	if errors.Is(l.fatal, flag.ErrHelp) {
+		return l.fatal
+	}
+	if l.act.checkConfig {
+		return checkConfig(l, stdout, stderr)
+	}
+	if err := l.err(); err != nil {
 		return err
 	}
-	if act.checkConfig {
-		b, _ := json.MarshalIndent(s, "", "  ")
-		fmt.Fprintf(stdout, "%s\nconfiguration OK\n", b)
-		return nil
+	// Every listener is bound for an instant before anything starts: a start that cannot bind
+	// one fails here, naming each, before anything is printed.
+	if ps := l.s.bindProblems(l.from); len(ps) > 0 {
+		return ps
 	}
+	s, configPath := l.s, l.configPath
 	var level slog.LevelVar
-	l, _ := parseLevel(s.LogLevel)
-	level.Set(l)
+	lv, _ := parseLevel(s.LogLevel)
+	level.Set(lv)
 	log := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: &level}))
 
 	a := &agentState{log: log, stdout: stdout}

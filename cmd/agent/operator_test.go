@@ -1,0 +1,137 @@
+package main
+
+import (
+	"bytes"
+	"errors"
+	"net"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"testing"
+	"time"
+)
+
+// The operator tests run the built binary as an operator would in the first hour: checks that
+// tell the truth, failures that say why.
+
+// runAgent runs the agent binary to its exit (10 s at most) with args and extra environment
+// variables, and returns its stdout, its stderr and its exit code.
+func runAgent(t *testing.T, env []string, args ...string) (stdout, stderr string, code int) {
+	t.Helper()
+	cmd := exec.Command(agentBin, args...)
+	cmd.Env = append(os.Environ(), env...)
+	var out, errb bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &errb
+	cmd.WaitDelay = time.Second
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan error, 1)
+	go func() { done <- cmd.Wait() }()
+	var err error
+	select {
+	case err = <-done:
+	case <-time.After(10 * time.Second):
+		cmd.Process.Kill()
+		<-done
+		t.Fatalf("agent %q still running after 10 s:\nstdout:\n%s\nstderr:\n%s", args, out.String(), errb.String())
+	}
+	var ee *exec.ExitError
+	if errors.As(err, &ee) {
+		code = ee.ExitCode()
+	} else if err != nil {
+		t.Fatal(err)
+	}
+	return out.String(), errb.String(), code
+}
+
+// readmeJSON returns the config file example of the README.
+func readmeJSON(t *testing.T) string {
+	t.Helper()
+	b, err := os.ReadFile("../../README.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	m := regexp.MustCompile("(?s)```json\n(.*?)```").FindSubmatch(b)
+	if m == nil {
+		t.Fatal("no ```json example in the README")
+	}
+	return string(m[1])
+}
+
+// TestCheckConfigCatchesStartFailures: what once printed "configuration OK" and then failed at
+// start is reported, each problem by its name, with exit status 1; a configuration that starts
+// is OK with its defaults resolved.
+func TestCheckConfigCatchesStartFailures(t *testing.T) {
+	busy, err := net.ListenPacket("udp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer busy.Close()
+	dir := shortTemp(t)
+	readme := filepath.Join(dir, "readme.json")
+	// The README's example, with its UDP port made free: what is left is its socket directory,
+	// which a test machine does not have.
+	cfg := strings.Replace(readmeJSON(t), "udp://127.0.0.1:8125", "udp://127.0.0.1:0", 1)
+	sock := regexp.MustCompile(`unixgram://(/[^"]+)`).FindStringSubmatch(cfg)
+	if sock == nil {
+		t.Fatal("the README's example has no unixgram address")
+	}
+	_, dirErr := os.Stat(filepath.Dir(sock[1]))
+	if err := os.WriteFile(readme, []byte(cfg), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	free := []string{"-tcp", "127.0.0.1:0", "-http", "127.0.0.1:0"}
+	for _, tt := range []struct {
+		name string
+		env  []string
+		args []string
+		want []string
+	}{
+		{"unknown scheme", nil, append([]string{"-listen", "bogus://x"}, free...), []string{`-listen: address "bogus://x": unknown scheme "bogus"`}},
+		{"no port", nil, append([]string{"-listen", "udp://127.0.0.1"}, free...), []string{`-listen: "udp://127.0.0.1":`, "missing port"}},
+		{"tcp", nil, []string{"-listen", "udp://127.0.0.1:0", "-tcp", "bogus", "-http", "127.0.0.1:0"}, []string{"-tcp: want host:port"}},
+		{"http", nil, []string{"-listen", "udp://127.0.0.1:0", "-tcp", "127.0.0.1:0", "-http", "bogus"}, []string{"-http: want host:port"}},
+		{"the README's example", nil, append([]string{"-config", readme}, free...), []string{
+			readme + `:2:35: listen[1]: listen unixgram://` + sock[1] + `: the socket's directory ` + filepath.Dir(sock[1]) + ` does not exist`,
+			"create the directory first"}},
+		{"port in use", nil, append([]string{"-listen", "udp://" + busy.LocalAddr().String()}, free...), []string{
+			"-listen: listen udp://" + busy.LocalAddr().String(), "address already in use", "another DogStatsD server"}},
+		{"environment typo", []string{"STATSHARD_INTERVALL=5s"}, append([]string{"-listen", "udp://127.0.0.1:0"}, free...), []string{
+			"STATSHARD_INTERVALL: not a setting of the agent (did you mean STATSHARD_INTERVAL?)"}},
+		{"upstream", []string{"STATSHARD_UPSTREAM=tcp://x:1"}, append([]string{"-listen", "udp://127.0.0.1:0"}, free...), []string{
+			`STATSHARD_UPSTREAM: address "tcp://x:1": unknown scheme "tcp"`}},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			if tt.name == "the README's example" && dirErr == nil {
+				t.Skipf("%s exists on this machine", filepath.Dir(sock[1]))
+			}
+			stdout, stderr, code := runAgent(t, tt.env, append([]string{"-check-config"}, tt.args...)...)
+			if code != 1 {
+				t.Errorf("exit status %d, want 1", code)
+			}
+			for _, w := range tt.want {
+				if !strings.Contains(stderr, w) {
+					t.Errorf("stderr lacks %q:\n%s", w, stderr)
+				}
+			}
+			if strings.Contains(stdout, "configuration OK") || !strings.Contains(stderr, "the agent would not start") {
+				t.Errorf("a failing configuration reported as OK:\nstdout:\n%s\nstderr:\n%s", stdout, stderr)
+			}
+		})
+	}
+	t.Run("OK, with the values in effect", func(t *testing.T) {
+		stdout, stderr, code := runAgent(t, []string{"STATSHARD_PREFIX=env."}, append([]string{"-check-config", "-listen", "udp://127.0.0.1:0"}, free...)...)
+		if code != 0 {
+			t.Fatalf("exit status %d:\n%s", code, stderr)
+		}
+		for _, w := range []string{`"expiry": 6`, `"max_series": 100000`, `"tcp_max_clients": 64`, `"prefix": "env."`,
+			"listen from -listen", "prefix from STATSHARD_PREFIX", "configuration OK"} {
+			if !strings.Contains(stdout, w) {
+				t.Errorf("stdout lacks %q:\n%s", w, stdout)
+			}
+		}
+	})
+}
