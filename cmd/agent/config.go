@@ -44,6 +44,7 @@ type settings struct {
 	MaxPacketSize   int             `json:"max_packet_size"`
 	ShutdownTimeout duration        `json:"shutdown_timeout"`
 	Telemetry       bool            `json:"telemetry"`
+	ConsoleTel      bool            `json:"console_telemetry"`
 }
 
 // histogramRule is one "match=mode[:bounds]" rule.
@@ -291,6 +292,7 @@ func bind(fs *flag.FlagSet, s *settings) {
 	fs.IntVar(&s.MaxPacketSize, "max-packet-size", s.MaxPacketSize, "largest upstream payload in bytes (0: 1432 udp, 8192 unixgram)")
 	fs.Var((*durationValue)(&s.ShutdownTimeout), "shutdown-timeout", "how long SIGTERM may take: final flush, closing stream clients")
 	fs.BoolVar(&s.Telemetry, "telemetry", s.Telemetry, "also send the agent's own counters upstream as statshard.* metrics")
+	fs.BoolVar(&s.ConsoleTel, "console-telemetry", s.ConsoleTel, "without -upstream, also show the agent's own statshard.* series (-telemetry) in the console table")
 }
 
 // readConfigFile reads the JSON or YAML (by its extension: .yaml or .yml) config file at path
@@ -362,7 +364,10 @@ func (s settings) agentConfigs(stdout io.Writer, log *slog.Logger) (agent.Config
 		c.Histograms.Rules = append(c.Histograms.Rules, agent.HistogramRule{Match: r.Match, Mode: m, Bounds: r.Bounds, Quantiles: r.Quantiles})
 	}
 	if s.Upstream == "" {
-		c.Statsd.Writer = newTable(stdout)
+		// The console shows each histogram as one row, whatever the histogram settings say
+		// of the upstream (they are checked all the same): summaries the table folds.
+		c.Statsd.Writer = newTable(stdout, s.ConsoleTel)
+		c.Histograms = agent.HistogramConfig{Quantiles: consoleQuantiles(), SketchDistributions: s.SketchDist}
 	}
 	if s.TCP != "off" {
 		c.TCP = agent.TCPConfig{Enabled: true, Address: s.TCP, Snapshot: s.TCPSnapshot, MaxClients: s.TCPMaxClients, BufferSize: s.TCPBuffer}

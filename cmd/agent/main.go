@@ -103,7 +103,7 @@ var reloadApplies = map[string]string{
 // where the address stays, the stream its listener.
 var pipelineSettings = []string{"listen", "upstream", "tcp", "tcp_snapshot", "tcp_max_clients", "tcp_buffer",
 	"interval", "prefix", "tags", "max_series", "expiry", "histogram_mode", "quantiles", "buckets",
-	"histogram_rules", "sketch_distributions", "readers", "recv_buffer", "relative_gauges", "max_packet_size", "telemetry"}
+	"histogram_rules", "sketch_distributions", "readers", "recv_buffer", "relative_gauges", "max_packet_size", "telemetry", "console_telemetry"}
 
 // run is the agent: it returns when a terminating signal arrives on sig.term (or it is closed).
 func run(args []string, stdout, stderr io.Writer, sig signals) error {
