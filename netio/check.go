@@ -28,6 +28,10 @@ func CheckListen(a Addr) error {
 	if a.Network != "unixgram" {
 		c, err := net.ListenPacket(a.Network, a.Address)
 		if err != nil {
+			var op *net.OpError
+			if errors.As(err, &op) {
+				err = op.Err // "bind: address already in use", without the address again
+			}
 			return fmt.Errorf("netio: listen %s: %w", a, err)
 		}
 		return c.Close()

@@ -135,3 +135,51 @@ func TestCheckConfigCatchesStartFailures(t *testing.T) {
 		}
 	})
 }
+
+// TestStartFailureSaysWhy: an agent that cannot bind a listener prints nothing on stdout (no
+// flush table, which once came before the bind error), names the flag, the address and what to
+// do, reports every address that fails at once, and exits 1.
+func TestStartFailureSaysWhy(t *testing.T) {
+	udp, err := net.ListenPacket("udp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer udp.Close()
+	tcp, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer tcp.Close()
+	busyUDP, busyTCP := udp.LocalAddr().String(), tcp.Addr().String()
+	_, busyPort, _ := net.SplitHostPort(busyUDP)
+	for _, tt := range []struct {
+		name string
+		args []string
+		want []string
+	}{
+		{"intake port in use", []string{"-listen", "udp://" + busyUDP, "-tcp", "127.0.0.1:0", "-http", "127.0.0.1:0"}, []string{
+			"statshard: -listen: listen udp://" + busyUDP + ": bind: address already in use; another DogStatsD server (a Datadog Agent, statsd_exporter, another statshard) may hold port " + busyPort + ": stop it, or receive elsewhere with -listen"}},
+		{"stream port in use", []string{"-listen", "udp://127.0.0.1:0", "-tcp", busyTCP, "-http", "127.0.0.1:0"}, []string{
+			"statshard: -tcp: listen tcp " + busyTCP + ": bind: address already in use", "or -tcp off to run without the event stream"}},
+		{"all of them", []string{"-listen", "udp://" + busyUDP, "-tcp", busyTCP, "-http", busyTCP}, []string{
+			"statshard: -listen: ", "statshard: -tcp: ", "statshard: -http: ", "or -http off"}},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			stdout, stderr, code := runAgent(t, nil, tt.args...)
+			if code != 1 {
+				t.Errorf("exit status %d, want 1", code)
+			}
+			if stdout != "" {
+				t.Errorf("a failed start printed on stdout:\n%s", stdout)
+			}
+			if strings.Contains(stderr, "started") {
+				t.Errorf("a failed start logged as started:\n%s", stderr)
+			}
+			for _, w := range tt.want {
+				if !strings.Contains(stderr, w) {
+					t.Errorf("stderr lacks %q:\n%s", w, stderr)
+				}
+			}
+		})
+	}
+}
