@@ -102,6 +102,8 @@ type Writer struct {
 	closed    bool
 	send      sender // platform send state; owns no socket
 	stats     stats
+	errMu     sync.Mutex
+	lastErr   error // why a datagram last could not be sent or delivered (Err)
 	closeOnce sync.Once
 	closeErr  error
 }
@@ -171,6 +173,9 @@ func (w *Writer) Write(payloads [][]byte) (sent int) {
 	}
 	w.mu.Unlock()
 	w.stats.add(&t)
+	if t.cause != nil {
+		w.setErr(sendError{w.addr, t.cause})
+	}
 	return int(t.datagrams)
 }
 
@@ -221,12 +226,14 @@ func (w *Writer) connect() bool {
 		w.lookedUp = true
 		dest, err := w.resolve(w.cfg.WriteTimeout)
 		if err != nil {
+			w.setErr(err)
 			return false
 		}
 		w.dest = dest
 	}
 	c, err := w.dial(w.dest)
 	if err != nil {
+		w.setErr(err)
 		return false
 	}
 	w.conn = c
@@ -289,6 +296,7 @@ func judge(errno syscall.Errno, unixgram bool) (r reason, retry, gone bool) {
 
 // dropRest counts payloads[i:] as dropped after the socket wait ended with err.
 func dropRest(t *tally, n int, err error) {
+	t.cause = err
 	if errors.Is(err, syscall.EAGAIN) || errors.Is(err, os.ErrDeadlineExceeded) {
 		t.drop(wouldBlock, n)
 		return

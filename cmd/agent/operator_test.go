@@ -183,3 +183,31 @@ func TestStartFailureSaysWhy(t *testing.T) {
 		})
 	}
 }
+
+// TestUpstreamFailureLogged: an upstream that cannot be reached is logged with why, once over
+// many flushes, and never as recovered while it stays unreachable.
+func TestUpstreamFailureLogged(t *testing.T) {
+	sock := filepath.Join(shortTemp(t), "missing.sock")
+	for _, tt := range []struct{ upstream, reason string }{
+		{"udp://nonexistent.invalid:8125", `reason="(no such host|DNS lookup failed)"`},
+		{"unixgram://" + sock, `reason="socket missing"`},
+	} {
+		t.Run(tt.upstream, func(t *testing.T) {
+			a := startAgent(t, tt.upstream, "-interval", "50ms")
+			// About 20 flushes with something to send.
+			for end := time.Now().Add(time.Second); time.Now().Before(end); time.Sleep(50 * time.Millisecond) {
+				send(t, "udp", a.udp, "up.fail:1|c")
+			}
+			logs := a.logs()
+			if n := strings.Count(logs, "upstream is dropping payloads"); n != 1 {
+				t.Errorf("logged %d times over ~20 flushes, want once:\n%s", n, logs)
+			}
+			if !regexp.MustCompile(tt.reason).MatchString(logs) {
+				t.Errorf("the log does not say why (%s):\n%s", tt.reason, logs)
+			}
+			if strings.Contains(logs, "recovered") {
+				t.Errorf("logged as recovered while unreachable:\n%s", logs)
+			}
+		})
+	}
+}
