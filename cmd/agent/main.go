@@ -132,7 +132,7 @@ func run(args []string, stdout, stderr io.Writer, sig signals) error {
 	level.Set(lv)
 	log := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: &level}))
 
-	a := &agentState{log: log, stdout: stdout}
+	a := &agentState{log: log, stdout: stdout, notify: newNotifier(os.Environ())}
 	p, err := a.start(s, nil)
 	if err != nil {
 		return err
@@ -147,6 +147,7 @@ func run(args []string, stdout, stderr io.Writer, sig signals) error {
 	}
 	log.Info("statshard agent started", "version", version(), "listen", p.in.Addrs(), "upstream", orStdout(s.Upstream),
 		"tcp", orOff(p.rec.TCPAddr()), "http", orOff(web.addr()), "interval", time.Duration(s.Interval))
+	a.notifyReady("receiving on " + strings.Join(p.in.Addrs(), ", ") + ", forwarding to " + orStdout(s.Upstream))
 
 	for {
 		// A SIGTERM wins over a reload that is pending too.
@@ -164,6 +165,9 @@ func run(args []string, stdout, stderr io.Writer, sig signals) error {
 			log.Warn("SIGHUP: no -config file to reload")
 			continue
 		}
+		if err := a.notify.reloading(); err != nil {
+			log.Warn("systemd notify", "err", err)
+		}
 		// One pipeline at a time sends its final flush: wait for the last one retired, unless
 		// a SIGTERM comes meanwhile.
 		if r := a.lastRetiring(); r != nil {
@@ -180,6 +184,7 @@ func run(args []string, stdout, stderr io.Writer, sig signals) error {
 		if err != nil {
 			a.rejected.Add(1)
 			log.Error("SIGHUP: configuration rejected, keeping the running one", "err", err)
+			a.notifyReady("reload rejected, running the previous configuration: " + strings.ReplaceAll(err.Error(), "\n", "; "))
 			continue
 		}
 		s = ns
@@ -187,6 +192,7 @@ func run(args []string, stdout, stderr io.Writer, sig signals) error {
 		level.Set(l)
 		a.reloads.Add(1)
 		log.Info("configuration reloaded", "config", configPath, "listen", a.cur.in.Addrs(), "http", orOff(web.addr()))
+		a.notifyReady("reloaded; receiving on " + strings.Join(a.cur.in.Addrs(), ", ") + ", forwarding to " + orStdout(s.Upstream))
 	}
 }
 
@@ -232,6 +238,9 @@ func (a *agentState) shutdown(sg os.Signal, ok bool, s settings, web *httpServer
 		name = sg.String()
 	}
 	a.log.Info("statshard agent stopping", "signal", name)
+	if err := a.notify.stopping(); err != nil {
+		a.log.Warn("systemd notify", "err", err)
+	}
 	timeout := time.Duration(s.ShutdownTimeout)
 	ctx, cancel := context.WithTimeout(context.Background(), timeout)
 	defer cancel()
@@ -251,6 +260,13 @@ func (a *agentState) shutdown(sg os.Signal, ok bool, s settings, web *httpServer
 		"kernel_drops", t.Intake.KernelDrops, "truncated", t.Intake.Truncated, "lines", t.Intake.Lines,
 		"upstream_lines", t.Statsd.Lines, "reloads", a.reloads.Load())
 	return nil
+}
+
+// notifyReady tells systemd the agent is ready (at start, and after a reload, applied or not).
+func (a *agentState) notifyReady(status string) {
+	if err := a.notify.ready(status); err != nil {
+		a.log.Warn("systemd notify", "err", err)
+	}
 }
 
 func orOff(s string) string {

@@ -28,6 +28,7 @@ type pipeline struct {
 type agentState struct {
 	log    *slog.Logger
 	stdout io.Writer
+	notify *notifier // systemd's, when $NOTIFY_SOCKET is set
 
 	mu       sync.Mutex
 	cur      *pipeline
