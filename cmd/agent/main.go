@@ -1,4 +1,5 @@
-// Command agent is the standalone statshard agent. It receives DogStatsD datagrams from services
+// Command agent is the standalone statshard agent; it calls itself statshard (build it as
+// such with go build -o statshard ./cmd/agent). It receives DogStatsD datagrams from services
 // written in any language, aggregates them in the same lock-free shards as the library, forwards
 // the aggregates upstream in sendmmsg batches, and serves every ingested sample live on a TCP
 // stream of length-delimited protobuf that metrics-rs's metrics-observer can read.
@@ -10,10 +11,14 @@
 //	go run ./cmd/agent
 //	echo "page.views:1|c|#env:dev" | nc -u -w0 127.0.0.1 8125
 //
-// Run `agent -h` for every flag. Each flag can also be set with an environment variable
-// STATSHARD_<FLAG> (e.g. STATSHARD_UPSTREAM=udp://datadog:8125), or in a JSON file given with
-// -config whose keys are the flag names with '_' for '-' (see the README). Command-line flags win
-// over the environment, which wins over the file.
+// Run `statshard -h` for every flag. Each flag can also be set with an environment variable
+// STATSHARD_<FLAG> (e.g. STATSHARD_UPSTREAM=udp://datadog:8125), or in a JSON or YAML file given
+// with -config whose keys are the flag names with '_' for '-' (see the README). Command-line flags
+// win over the environment, which wins over the file. -check-config reports every problem a start
+// would meet, each by its flag, variable or file:line:column, and exits 1 if there is one.
+//
+// Under systemd (Type=notify, deploy/statshard.service) the agent sends READY=1, RELOADING=1 and
+// STOPPING=1 to $NOTIFY_SOCKET itself.
 //
 // Signals: SIGTERM or SIGINT stops the intake (reading what its sockets still hold), flushes what
 // is pending upstream, closes stream clients and exits within -shutdown-timeout. SIGHUP reloads
@@ -257,8 +262,8 @@ func (a *agentState) shutdown(sg os.Signal, ok bool, s settings, web *httpServer
 	}
 	t := a.snapshot()
 	a.log.Info("statshard agent stopped", "datagrams", t.Intake.Datagrams, "drained", t.Intake.Drained,
-		"kernel_drops", t.Intake.KernelDrops, "truncated", t.Intake.Truncated, "lines", t.Intake.Lines,
-		"upstream_lines", t.Statsd.Lines, "reloads", a.reloads.Load())
+		"kernel_drops", t.Intake.KernelDrops, "truncated", t.Intake.Truncated, "lines_received", t.Intake.Lines,
+		"lines_sent", t.Statsd.Lines, "reloads", a.reloads.Load())
 	return nil
 }
 

@@ -211,3 +211,38 @@ func TestUpstreamFailureLogged(t *testing.T) {
 		})
 	}
 }
+
+// TestReadmeCheckConfigSample: the -check-config run the README shows is what the agent says.
+func TestReadmeCheckConfigSample(t *testing.T) {
+	b, err := os.ReadFile("../../README.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	m := regexp.MustCompile("(?s)```\n\\$ cat agent.yaml\n(.*?)\\$ STATSHARD_INTERVALL=5s statshard -check-config -config agent.yaml >/dev/null\n(.*?)```").FindSubmatch(b)
+	if m == nil {
+		t.Fatal("no -check-config sample in the README")
+	}
+	if _, err := os.Stat("/run/statshard"); err == nil {
+		t.Skip("/run/statshard exists here")
+	}
+	dir := shortTemp(t)
+	if err := os.WriteFile(filepath.Join(dir, "agent.yaml"), m[1], 0o600); err != nil {
+		t.Fatal(err)
+	}
+	cmd := exec.Command(agentBin, "-check-config", "-config", "agent.yaml")
+	cmd.Dir = dir
+	cmd.Env = append(os.Environ(), "STATSHARD_INTERVALL=5s")
+	var stderr bytes.Buffer
+	cmd.Stderr = &stderr
+	if err := cmd.Run(); err == nil {
+		t.Fatal("exit status 0")
+	}
+	for _, line := range strings.Split(strings.TrimSpace(string(m[2])), "\n") {
+		if strings.Contains(line, "problems: the agent would not start") {
+			continue // one more if port 8125 is busy on this machine
+		}
+		if !strings.Contains(stderr.String(), line+"\n") {
+			t.Errorf("the agent does not say %q; it says:\n%s", line, stderr.String())
+		}
+	}
+}

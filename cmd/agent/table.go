@@ -154,6 +154,15 @@ func (t *table) Flush() error {
 		}
 	}
 	w.Flush()
+	// tabwriter pads a cell even when the cells after it are empty (a row without tags).
+	text := bytes.Split(bytes.Clone(b.Bytes()), []byte("\n"))
+	b.Reset()
+	for i, l := range text {
+		b.Write(bytes.TrimRight(l, " "))
+		if i < len(text)-1 {
+			b.WriteByte('\n')
+		}
+	}
 	if foot != "" {
 		b.WriteString(foot)
 		b.WriteByte('\n')
@@ -367,13 +376,13 @@ func footer(cur, prev agent.Stats) (line string, quiet bool) {
 		}
 	}
 	var b strings.Builder
-	fmt.Fprintf(&b, "received %d datagrams, %d lines · parse errors: ", datagrams, lines)
+	fmt.Fprintf(&b, "received %d datagrams, %d lines; parse errors: ", datagrams, lines)
 	if errs == 0 {
 		b.WriteString("none")
 	} else {
 		fmt.Fprintf(&b, "%d (%s)", errs, strings.Join(reasons, ", "))
 	}
-	b.WriteString(" · dropped: ")
+	b.WriteString("; dropped: ")
 	if dropped == 0 {
 		b.WriteString("none")
 	} else {

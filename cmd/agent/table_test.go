@@ -2,6 +2,7 @@ package main
 
 import (
 	"fmt"
+	"os"
 	"regexp"
 	"strconv"
 	"strings"
@@ -108,7 +109,7 @@ func TestConsoleFromOutside(t *testing.T) {
 				v, _ := strconv.Atoi(r[1])
 				n += v
 			}
-			if m := regexp.MustCompile(`received \d+ datagrams, (\d+) lines · parse errors: (\d+) \(`).FindStringSubmatch(flush); m != nil {
+			if m := regexp.MustCompile(`received \d+ datagrams, (\d+) lines; parse errors: (\d+) \(`).FindStringSubmatch(flush); m != nil {
 				e, _ := strconv.Atoi(m[2])
 				parseErrs += e
 			}
@@ -149,4 +150,32 @@ func (a *runningAgent) output() string {
 	a.mu.Lock()
 	defer a.mu.Unlock()
 	return a.stdout.String()
+}
+
+// TestReadmeConsoleSample: the console output the README shows is the one the agent prints: the
+// same flush header, columns and footer, the same log lines (a rename here fails there).
+func TestReadmeConsoleSample(t *testing.T) {
+	b, err := os.ReadFile("../../README.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	m := regexp.MustCompile("(?s)the table on stdout:\n\n```\n(.*?)```").FindSubmatch(b)
+	if m == nil {
+		t.Fatal("no console sample in the README")
+	}
+	sample := string(m[1])
+	foot, _ := footer(agent.Stats{Intake: agent.IntakeStats{Datagrams: 15, Lines: 1006, ParseErrors: 1,
+		ParseErrorsBy: map[string]uint64{"bad_value": 1}}}, agent.Stats{})
+	for _, want := range []*regexp.Regexp{
+		regexp.MustCompile(`(?m)^time=\S+ level=INFO msg="statshard agent started" version=\S+ listen=\[udp://127\.0\.0\.1:8125\] upstream="stdout \(table\)" tcp=127\.0\.0\.1:5000 http=127\.0\.0\.1:8127 interval=10s$`),
+		regexp.MustCompile(`(?m)^--- flush \d\d:\d\d:\d\d: \d+ series$`),
+		regexp.MustCompile(`(?m)^NAME +KIND +VALUE +TAGS$`),
+		regexp.MustCompile(`(?m)^\S+ +histogram +n=\d+ min=\S+ p50=\S+ p99=\S+ max=\S+ +\S+$`),
+		regexp.MustCompile(`(?m)^` + regexp.QuoteMeta(foot) + `$`),
+		regexp.MustCompile(`(?m)^time=\S+ level=INFO msg="statshard agent stopped" datagrams=15 drained=0 kernel_drops=0 truncated=0 lines_received=1006 lines_sent=\d+ reloads=0$`),
+	} {
+		if !want.MatchString(sample) {
+			t.Errorf("the README's console sample has no line matching %s:\n%s", want, sample)
+		}
+	}
 }
