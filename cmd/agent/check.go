@@ -16,6 +16,7 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"sync"
 	"syscall"
 	"time"
 
@@ -124,14 +125,10 @@ func (o *origins) source(key string) string {
 	return "default"
 }
 
-var flagKeysCache map[string]string
-
 // flagKeys maps each setting's flag name to its key (the JSON name): the flag whose value is the
-// field, found by address, so a flag added to bind needs nothing more here.
-func flagKeys() map[string]string {
-	if flagKeysCache != nil {
-		return flagKeysCache
-	}
+// field, found by address, so a flag added to bind needs nothing more here. The map is shared:
+// do not change it.
+var flagKeys = sync.OnceValue(func() map[string]string {
 	var s settings
 	fs := flag.NewFlagSet("", flag.ContinueOnError)
 	bind(fs, &s)
@@ -147,9 +144,8 @@ func flagKeys() map[string]string {
 			m[f.Name] = k
 		}
 	})
-	flagKeysCache = m
 	return m
-}
+})
 
 // keyFlags is flagKeys the other way round.
 func keyFlags() map[string]string {

@@ -138,7 +138,7 @@ func TestCheckConfigCatchesStartFailures(t *testing.T) {
 
 // TestStartFailureSaysWhy: an agent that cannot bind a listener prints nothing on stdout (no
 // flush table, which once came before the bind error), names the flag, the address and what to
-// do, reports every address that fails at once, and exits 1.
+// do, reports every address that fails at once, and exits 1; so does a mistyped variable.
 func TestStartFailureSaysWhy(t *testing.T) {
 	udp, err := net.ListenPacket("udp", "127.0.0.1:0")
 	if err != nil {
@@ -163,9 +163,15 @@ func TestStartFailureSaysWhy(t *testing.T) {
 			"statshard: -tcp: listen tcp " + busyTCP + ": bind: address already in use", "or -tcp off to run without the event stream"}},
 		{"all of them", []string{"-listen", "udp://" + busyUDP, "-tcp", busyTCP, "-http", busyTCP}, []string{
 			"statshard: -listen: ", "statshard: -tcp: ", "statshard: -http: ", "or -http off"}},
+		{"a mistyped variable", []string{"-listen", "udp://127.0.0.1:0", "-tcp", "127.0.0.1:0", "-http", "127.0.0.1:0"}, []string{
+			"statshard: STATSHARD_INTERVALL: not a setting of the agent (did you mean STATSHARD_INTERVAL?)"}},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
-			stdout, stderr, code := runAgent(t, nil, tt.args...)
+			var env []string
+			if tt.name == "a mistyped variable" {
+				env = []string{"STATSHARD_INTERVALL=5s"}
+			}
+			stdout, stderr, code := runAgent(t, env, tt.args...)
 			if code != 1 {
 				t.Errorf("exit status %d, want 1", code)
 			}

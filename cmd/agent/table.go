@@ -281,6 +281,7 @@ func (s *series) row() row {
 		h := s.summary
 		r.value = fmt.Sprintf("n=%s min=%s p50=%s p99=%s max=%s", g(h[0]), g(h[3]), g(h[5]), g(h[6]), g(h[4]))
 	case s.typ == statsd.Set:
+		sort.Strings(s.members) // a set's members come in no particular order
 		r.value = fmt.Sprintf("%d distinct: %s", len(s.members), strings.Join(s.members, ", "))
 	case s.typ == statsd.Counter:
 		r.value = g(s.sum)
