@@ -46,8 +46,9 @@ type exporter struct {
 	setVals  []string
 	line     statsd.Line
 	now      int64
-	prevTel  Stats // telemetry counters as last sent
-	failing  bool  // upstream state, for logging once per change
+	prevTel  Stats  // telemetry counters as last sent
+	failing  bool   // upstream state, for logging once per change
+	reason   string // why it is failing (upstreamReason), while failing
 
 	rt *runtimeStats // Config.RuntimeMetrics state (runtime.go), made by the first flush that needs it
 	// events are the events and service checks waiting for the next flush (see Recorder.Event).
@@ -284,18 +285,25 @@ func (e *exporter) send(payloads [][]byte, before netio.WriterStats) {
 	}
 	after := e.writer.Stats()
 	// A UDP upstream that is not listening shows as "unreachable" reports, not drops: the kernel
-	// took the datagrams. Either way the upstream is failing, and that is logged once per change.
-	if failing := after.Dropped > before.Dropped || after.Unreachable > before.Unreachable; failing != e.failing {
-		e.failing = failing
-		if failing {
+	// took the datagrams. Either way the upstream is failing, and that is logged once per change
+	// of state, a change of reason included; it has recovered only when a flush sent datagrams
+	// and none failed (a flush with nothing to send says nothing).
+	dropped := after.Dropped > before.Dropped || after.Unreachable > before.Unreachable
+	switch {
+	case dropped:
+		err := e.writer.Err()
+		if reason := upstreamReason(err); !e.failing || reason != e.reason {
+			e.failing, e.reason = true, reason
 			e.cfg.logger.Warn("statshard: DogStatsD upstream is dropping payloads",
-				"addr", e.cfg.addr.String(), "dropped", after.Dropped-before.Dropped,
-				"unreachable", after.Unreachable-before.Unreachable,
+				"addr", e.cfg.addr.String(), "reason", reason, "err", fmt.Sprint(err),
+				"dropped", after.Dropped-before.Dropped, "unreachable", after.Unreachable-before.Unreachable,
 				"refused", after.Refused-before.Refused, "no_destination", after.NoDestination-before.NoDestination,
 				"would_block", after.WouldBlock-before.WouldBlock)
-		} else {
-			e.cfg.logger.Info("statshard: DogStatsD upstream recovered", "addr", e.cfg.addr.String())
 		}
+	case e.failing && after.Datagrams > before.Datagrams:
+		e.failing, e.reason = false, ""
+		e.cfg.logger.Info("statshard: DogStatsD upstream recovered", "addr", e.cfg.addr.String(),
+			"sent", after.Datagrams-before.Datagrams)
 	}
 }
 

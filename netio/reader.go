@@ -10,7 +10,6 @@ import (
 	"strconv"
 	"sync"
 	"sync/atomic"
-	"syscall"
 	"time"
 	"unsafe"
 )
@@ -358,28 +357,12 @@ func (r *Reader) listenUnixgram(cfg ReaderConfig) error {
 	return nil
 }
 
-// removeStaleSocket makes path free to bind: absent is fine; a socket nobody receives on (left
-// by a process that died) is removed; a live socket, or anything that is not a socket, is an
-// error, because removing it would steal another process's traffic or destroy a user's file.
+// removeStaleSocket makes path free to bind: absent is fine; a stale socket is removed;
+// anything else is an error (see staleSocket).
 func removeStaleSocket(path string) error {
-	fi, err := os.Lstat(path)
-	if errors.Is(err, fs.ErrNotExist) {
-		return nil
-	}
-	if err != nil {
+	stale, err := staleSocket(path)
+	if err != nil || !stale {
 		return err
-	}
-	if fi.Mode()&fs.ModeSocket == 0 {
-		return fmt.Errorf("%s exists and is not a socket (mode %v); not removing it", path, fi.Mode())
-	}
-	c, err := net.DialUnix("unixgram", nil, &net.UnixAddr{Name: path, Net: "unixgram"})
-	if err == nil {
-		c.Close()
-		return fmt.Errorf("%s is in use: another process receives on it", path)
-	}
-	if !errors.Is(err, syscall.ECONNREFUSED) {
-		// EPROTOTYPE (a live stream socket), EACCES, ...: not provably stale, so not ours to remove.
-		return fmt.Errorf("%s exists and may be in use: %w", path, err)
 	}
 	if err := os.Remove(path); err != nil && !errors.Is(err, fs.ErrNotExist) {
 		return fmt.Errorf("remove stale socket: %w", err)

@@ -52,6 +52,7 @@ type tally struct {
 	datagrams, bytes, syscalls uint64
 	drops                      [numReasons]uint64
 	unreachable                uint64
+	cause                      error // the last send error, for Writer.Err
 }
 
 func (t *tally) drop(r reason, n int) { t.drops[r] += uint64(n) }
@@ -62,6 +63,7 @@ func (t *tally) drop(r reason, n int) { t.drops[r] += uint64(n) }
 // a retryable error gets one more try, then the payload is dropped.
 func (t *tally) failed(errno syscall.Errno, unixgram bool, i, n int, retried bool) (next int, retry, gone bool) {
 	r, again, lost := judge(errno, unixgram)
+	t.cause = errno
 	if errno == syscall.ECONNREFUSED && !unixgram {
 		t.unreachable++
 	}

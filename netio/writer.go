@@ -110,6 +110,8 @@ type Writer struct {
 	send      sender       // platform send state; owns no socket
 	stream    *streamState // unixstream only (see writeStream); nil for datagrams
 	stats     stats
+	errMu     sync.Mutex
+	lastErr   error // why a datagram last could not be sent or delivered (Err)
 	closeOnce sync.Once
 	closeErr  error
 }
@@ -185,6 +187,9 @@ func (w *Writer) Write(payloads [][]byte) (sent int) {
 	}
 	w.mu.Unlock()
 	w.stats.add(&t)
+	if t.cause != nil {
+		w.setErr(sendError{w.addr, t.cause})
+	}
 	return int(t.datagrams)
 }
 
@@ -235,12 +240,14 @@ func (w *Writer) connect() bool {
 		w.lookedUp = true
 		dest, err := w.resolve(w.cfg.WriteTimeout)
 		if err != nil {
+			w.setErr(err)
 			return false
 		}
 		w.dest = dest
 	}
 	c, err := w.dial(w.dest)
 	if err != nil {
+		w.setErr(err)
 		return false
 	}
 	w.conn = c
@@ -303,6 +310,7 @@ func judge(errno syscall.Errno, unixgram bool) (r reason, retry, gone bool) {
 
 // dropRest counts payloads[i:] as dropped after the socket wait ended with err.
 func dropRest(t *tally, n int, err error) {
+	t.cause = err
 	if errors.Is(err, syscall.EAGAIN) || errors.Is(err, os.ErrDeadlineExceeded) {
 		t.drop(wouldBlock, n)
 		return

@@ -111,6 +111,7 @@ func (s *sender) write(payloads [][]byte, t *tally) (gone bool) {
 		if s.errno == 0 {
 			// sendmmsg sent nothing and said nothing: never seen, but progress must not depend on it.
 			t.drop(other, 1)
+			t.cause = errSilentSend
 			i++
 			continue
 		}

@@ -249,6 +249,11 @@ func TestSenderErrors(t *testing.T) {
 			}
 			var got tally
 			gone := s.write(ps, &got)
+			failed := got.unreachable > 0 || got.drops != [numReasons]uint64{}
+			if failed != (got.cause != nil) {
+				t.Errorf("cause %v after a write with drops %v, unreachable %d: want it set exactly when something failed", got.cause, got.drops, got.unreachable)
+			}
+			got.cause = nil // Writer.Err's; compared apart above
 			want := tt.want
 			want.bytes = want.datagrams // one-byte payloads
 			if got != want || gone != tt.wantGone {

@@ -8,6 +8,8 @@ import (
 	"io"
 	"log/slog"
 	"os"
+	"path/filepath"
+	"reflect"
 	"strconv"
 	"strings"
 	"time"
@@ -44,6 +46,7 @@ type settings struct {
 	Telemetry       bool            `json:"telemetry"`
 	SocketMode      string          `json:"socket_mode"`
 	HistogramNaming string          `json:"histogram_naming"`
+	ConsoleTel      bool            `json:"console_telemetry"`
 }
 
 // histogramRule is one "match=mode[:bounds]" rule.
@@ -78,7 +81,7 @@ func (d *duration) UnmarshalJSON(b []byte) error {
 	if err := json.Unmarshal(b, &s); err != nil {
 		return fmt.Errorf("want a duration string like \"10s\": %w", err)
 	}
-	v, err := time.ParseDuration(s)
+	v, err := parseDuration(s)
 	*d = duration(v)
 	return err
 }
@@ -86,65 +89,177 @@ func (d *duration) UnmarshalJSON(b []byte) error {
 func (d duration) MarshalJSON() ([]byte, error) { return json.Marshal(time.Duration(d).String()) }
 
 // load builds the settings: defaults, then the config file (-config), then STATSHARD_<FLAG>
-// environment variables, then flags given on the command line.
+// environment variables, then flags given on the command line. Its error lists every problem
+// (problems), each named by its flag, variable or place in the file.
 func load(args []string, stderr io.Writer) (s settings, configPath string, actions actions, err error) {
-	s = defaults()
-	fs := flag.NewFlagSet("agent", flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	bind(fs, &s)
-	fs.StringVar(&configPath, "config", "", "read settings from this JSON `file` (see the README); flags and environment win over it")
-	fs.BoolVar(&actions.checkConfig, "check-config", false, "validate the settings, print them and exit")
-	fs.BoolVar(&actions.version, "version", false, "print the version and exit")
-	fs.Usage = func() {
-		fmt.Fprintf(fs.Output(), "Usage: agent [flags]\n\nstatshard agent: receives DogStatsD, aggregates, forwards upstream and serves the live TCP stream.\nEvery flag can also be set with STATSHARD_<FLAG> (e.g. STATSHARD_UPSTREAM, STATSHARD_MAX_SERIES).\n\n")
-		fs.PrintDefaults()
+	l := loadAll(args, stderr, os.Environ())
+	return l.s, l.configPath, l.act, l.err()
+}
+
+// loaded is what loadAll read: the settings, where each came from, and what is wrong.
+type loaded struct {
+	s          settings
+	configPath string
+	act        actions
+	from       *origins
+	probs      problems
+	fatal      error // flag.ErrHelp, or a config file that could not be read at all
+}
+
+func (l *loaded) err() error {
+	if l.fatal != nil {
+		return l.fatal
 	}
-	// First pass: find -config (flag or environment) before anything else.
-	if err = fs.Parse(args); err != nil {
-		return s, "", actions, err
+	return l.probs.err()
+}
+
+func loadAll(args []string, stderr io.Writer, environ []string) *loaded {
+	l := &loaded{from: newOrigins()}
+	s := defaults()
+	fs := newFlagSet(&s, &l.configPath, &l.act)
+	// First pass: the command line, for -config and the actions, and its own problems.
+	set, rest, probs, err := parseArgs(fs, args)
+	if errors.Is(err, flag.ErrHelp) {
+		fs.SetOutput(stderr)
+		fs.Usage()
+		l.fatal = err
+		return l
 	}
-	if fs.NArg() > 0 {
-		return s, "", actions, fmt.Errorf("unexpected arguments %q", fs.Args())
+	l.probs = append(l.probs, probs...)
+	if len(rest) > 0 {
+		l.probs = append(l.probs, problem{err: fmt.Errorf("unexpected arguments %q (every setting is a -flag)", rest)})
 	}
-	set := map[string]bool{}
-	fs.Visit(func(f *flag.Flag) { set[f.Name] = true })
 	if !set["config"] {
-		configPath = os.Getenv("STATSHARD_CONFIG")
+		l.configPath = lookupEnv(environ, "STATSHARD_CONFIG")
 	}
 	s = defaults()
-	if configPath != "" {
-		if s, err = readConfigFile(configPath, s); err != nil {
-			return s, configPath, actions, err
+	if l.configPath != "" {
+		l.from.file = l.configPath
+		fileProbs, err := readConfigFile(l.configPath, &s, l.from)
+		if err != nil {
+			l.fatal = err
+			return l
 		}
+		l.probs = append(l.probs, fileProbs...)
 	}
-	// Second pass: environment, then the command line again on top.
-	fs = flag.NewFlagSet("agent", flag.ContinueOnError)
-	fs.SetOutput(io.Discard)
-	bind(fs, &s)
-	var ignored string
-	var ignoredBool bool
-	fs.StringVar(&ignored, "config", "", "")
-	fs.BoolVar(&ignoredBool, "check-config", false, "")
-	fs.BoolVar(&ignoredBool, "version", false, "")
-	var envErr error
+	// Second pass: the environment, then the command line again on top.
+	var ignoredPath string
+	var ignoredAct actions
+	fs = newFlagSet(&s, &ignoredPath, &ignoredAct)
+	l.probs = append(l.probs, envProblems(environ)...)
+	keys := flagKeys()
 	fs.VisitAll(func(f *flag.Flag) {
-		if f.Name == "config" || set[f.Name] {
+		key, ok := keys[f.Name]
+		if !ok || set[f.Name] {
 			return
 		}
 		env := envName(f.Name)
-		if v, ok := os.LookupEnv(env); ok {
-			if err := f.Value.Set(v); err != nil && envErr == nil {
-				envErr = fmt.Errorf("%s=%q: %w", env, v, err)
+		if v, ok := lookupEnvOK(environ, env); ok {
+			l.from.by[key] = srcEnv
+			if err := f.Value.Set(v); err != nil {
+				l.probs = append(l.probs, problem{where: env, err: quoted(v, err)})
 			}
 		}
 	})
-	if envErr != nil {
-		return s, configPath, actions, envErr
+	parseArgs(fs, args)
+	for name := range set {
+		if key, ok := keys[name]; ok {
+			l.from.by[key] = srcFlag
+		}
 	}
-	if err = fs.Parse(args); err != nil {
-		return s, configPath, actions, err
+	l.s = s
+	// A value that could not be read keeps its default, which check may find wrong too: the
+	// problem is reported once, where the value was given.
+	seen := map[string]bool{}
+	for _, p := range l.probs {
+		seen[p.where] = true
 	}
-	return s, configPath, actions, s.validate()
+	for _, p := range s.check(l.from) {
+		if !seen[p.where] {
+			l.probs = append(l.probs, p)
+		}
+	}
+	return l
+}
+
+func newFlagSet(s *settings, configPath *string, act *actions) *flag.FlagSet {
+	fs := flag.NewFlagSet("statshard", flag.ContinueOnError)
+	fs.SetOutput(io.Discard)
+	bind(fs, s)
+	fs.StringVar(configPath, "config", "", "read settings from this JSON or YAML (.yaml, .yml) `file` (see the README); flags and environment win over it")
+	fs.BoolVar(&act.checkConfig, "check-config", false, "check the settings as a start would (every listener bound for an instant), print every problem and the values in effect, and exit: 0 if a start would succeed")
+	fs.BoolVar(&act.version, "version", false, "print the version and exit")
+	fs.Usage = func() {
+		fmt.Fprintf(fs.Output(), "Usage: statshard [flags]\n\nstatshard agent: receives DogStatsD, aggregates, forwards upstream and serves the live TCP stream.\nEvery flag can also be set with STATSHARD_<FLAG> (e.g. STATSHARD_UPSTREAM, STATSHARD_MAX_SERIES).\n\n")
+		fs.PrintDefaults()
+	}
+	return fs
+}
+
+// parseArgs applies the command line to fs flag by flag, as flag.FlagSet.Parse does, but goes on
+// past a bad value so that every problem is reported. It returns the flags set and the
+// arguments after the flags; the error is flag.ErrHelp for -h or -help.
+func parseArgs(fs *flag.FlagSet, args []string) (set map[string]bool, rest []string, ps problems, err error) {
+	set = map[string]bool{}
+	var names []string
+	fs.VisitAll(func(f *flag.Flag) { names = append(names, "-"+f.Name) })
+	for i := 0; i < len(args); i++ {
+		a := args[i]
+		if a == "--" {
+			return set, args[i+1:], ps, nil
+		}
+		if len(a) < 2 || a[0] != '-' {
+			return set, args[i:], ps, nil
+		}
+		name := strings.TrimPrefix(a[1:], "-")
+		name, value, hasValue := strings.Cut(name, "=")
+		if name == "h" || name == "help" {
+			return set, nil, ps, flag.ErrHelp
+		}
+		f := fs.Lookup(name)
+		if f == nil {
+			msg := "not a flag"
+			if c := closest("-"+name, names); c != "" {
+				msg += fmt.Sprintf(" (did you mean %s?)", c)
+			}
+			ps = append(ps, problem{where: "-" + name, err: errors.New(msg)})
+			if !hasValue && i+1 < len(args) && !strings.HasPrefix(args[i+1], "-") {
+				i++ // most likely its value, not the first argument
+			}
+			continue
+		}
+		if b, ok := f.Value.(interface{ IsBoolFlag() bool }); ok && b.IsBoolFlag() {
+			if !hasValue {
+				value = "true"
+			}
+		} else if !hasValue {
+			if i+1 == len(args) {
+				ps = append(ps, problem{where: "-" + name, err: errors.New("needs a value")})
+				continue
+			}
+			i++
+			value = args[i]
+		}
+		set[name] = true
+		if err := f.Value.Set(value); err != nil {
+			ps = append(ps, problem{where: "-" + name, err: quoted(value, err)})
+		}
+	}
+	return set, nil, ps, nil
+}
+
+func lookupEnv(environ []string, name string) string {
+	v, _ := lookupEnvOK(environ, name)
+	return v
+}
+
+func lookupEnvOK(environ []string, name string) (string, bool) {
+	for i := len(environ) - 1; i >= 0; i-- {
+		if k, v, _ := strings.Cut(environ[i], "="); k == name {
+			return v, true
+		}
+	}
+	return "", false
 }
 
 type actions struct{ checkConfig, version bool }
@@ -182,40 +297,37 @@ func bind(fs *flag.FlagSet, s *settings) {
 	fs.IntVar(&s.MaxPacketSize, "max-packet-size", s.MaxPacketSize, "largest upstream payload in bytes (0: 1432 udp, 8192 unixgram)")
 	fs.Var((*durationValue)(&s.ShutdownTimeout), "shutdown-timeout", "how long SIGTERM may take: final flush, closing stream clients")
 	fs.BoolVar(&s.Telemetry, "telemetry", s.Telemetry, "also send the agent's own counters upstream as statshard.* metrics (to Datadog: about 30 billable custom metrics per agent; /metrics serves them for free)")
+	fs.BoolVar(&s.ConsoleTel, "console-telemetry", s.ConsoleTel, "without -upstream, also show the agent's own statshard.* series in the console table (turns -telemetry on for the table)")
 }
 
-func readConfigFile(path string, s settings) (settings, error) {
+// readConfigFile reads the JSON or YAML (by its extension: .yaml or .yml) config file at path
+// over s, recording where each setting was given in from. Each value it cannot take is a problem
+// at its line and column; the error is for a file that cannot be read or parsed at all.
+func readConfigFile(path string, s *settings, from *origins) (problems, error) {
 	b, err := os.ReadFile(path)
 	if err != nil {
-		return s, fmt.Errorf("config: %w", err)
+		return nil, fmt.Errorf("-config: %w", err)
 	}
-	dec := json.NewDecoder(strings.NewReader(string(b)))
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(&s); err != nil {
-		return s, fmt.Errorf("config %s: %w", path, err)
+	parse, format := parseJSON, "JSON"
+	if ext := strings.ToLower(filepath.Ext(path)); ext == ".yaml" || ext == ".yml" {
+		parse, format = parseYAML, "YAML"
 	}
-	return s, nil
-}
-
-func (s settings) validate() error {
-	if time.Duration(s.Interval) <= 0 {
-		return fmt.Errorf("interval must be positive, got %v", time.Duration(s.Interval))
-	}
-	if time.Duration(s.ShutdownTimeout) <= 0 {
-		return fmt.Errorf("shutdown-timeout must be positive, got %v", time.Duration(s.ShutdownTimeout))
-	}
-	if _, err := parseLevel(s.LogLevel); err != nil {
-		return err
-	}
-	if len(s.Listen) == 0 {
-		return errors.New("listen: no intake address")
-	}
-	c, ic, err := s.agentConfigs(nil, nil)
+	root, err := parse(b)
 	if err != nil {
-		return err
+		return nil, fmt.Errorf("%s:%w (the file is read as %s)", path, err, format)
 	}
-	// An intake that receives the agent's own flushes (-upstream one of -listen) loops forever.
-	return agent.CheckIntake(c, ic)
+	d := &decoder{file: path, pos: from.pos}
+	if root.kind != mapNode {
+		return nil, fmt.Errorf("%s:%d:%d: want a mapping of settings (key: value), got %s", path, root.line, root.col, root.describe())
+	}
+	d.decodeMap(root, reflect.ValueOf(s).Elem(), "")
+	_, index := jsonKeys(reflect.TypeFor[settings]())
+	for _, k := range root.keys {
+		if _, ok := index[k.text]; ok {
+			from.by[k.text] = srcFile
+		}
+	}
+	return d.probs, nil
 }
 
 func parseLevel(s string) (slog.Level, error) {
@@ -251,7 +363,9 @@ func (s settings) agentConfigs(stdout io.Writer, log *slog.Logger) (agent.Config
 		Tags:      s.Tags,
 		MaxSeries: s.MaxSeries,
 		Expiry:    s.Expiry,
-		Telemetry: s.Telemetry,
+		// -console-telemetry shows the agent's own series in the table: telemetry with no
+		// upstream to bill.
+		Telemetry: s.Telemetry || (s.ConsoleTel && s.Upstream == ""),
 		Logger:    log,
 		Histograms: agent.HistogramConfig{
 			Mode:                mode,
@@ -270,7 +384,10 @@ func (s settings) agentConfigs(stdout io.Writer, log *slog.Logger) (agent.Config
 		c.Histograms.Rules = append(c.Histograms.Rules, agent.HistogramRule{Match: r.Match, Mode: m, Bounds: r.Bounds, Quantiles: r.Quantiles})
 	}
 	if s.Upstream == "" {
-		c.Statsd.Writer = newTable(stdout)
+		// The console shows each histogram as one row, whatever the histogram settings say
+		// of the upstream (they are checked all the same): summaries the table folds.
+		c.Statsd.Writer = newTable(stdout, s.ConsoleTel)
+		c.Histograms = agent.HistogramConfig{Quantiles: consoleQuantiles(), SketchDistributions: s.SketchDist}
 	}
 	if s.TCP != "off" {
 		c.TCP = agent.TCPConfig{Enabled: true, Address: s.TCP, Snapshot: s.TCPSnapshot, MaxClients: s.TCPMaxClients, BufferSize: s.TCPBuffer}
@@ -349,7 +466,7 @@ type durationValue duration
 
 func (d *durationValue) String() string { return time.Duration(*d).String() }
 func (d *durationValue) Set(v string) error {
-	x, err := time.ParseDuration(v)
+	x, err := parseDuration(v)
 	*d = durationValue(x)
 	return err
 }

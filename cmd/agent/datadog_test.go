@@ -33,7 +33,8 @@ func TestDatadogFlags(t *testing.T) {
 			c.NoEnv, c.Telemetry, ic.SocketMode, c.Histograms.Naming)
 	}
 
-	s, _, _, err = load([]string{"-socket-mode", "0722", "-histogram-naming", "datadog"}, &bytes.Buffer{})
+	// With an upstream: the console table (no -upstream) shows histograms its own way.
+	s, _, _, err = load([]string{"-socket-mode", "0722", "-histogram-naming", "datadog", "-upstream", "udp://127.0.0.1:9"}, &bytes.Buffer{})
 	if err != nil {
 		t.Fatal(err)
 	}

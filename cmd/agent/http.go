@@ -255,8 +255,3 @@ func (c *limitConn) release() {
 		c.l.signal()
 	})
 }
-
-type sample struct {
-	label string
-	v     any
-}

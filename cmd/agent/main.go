@@ -1,4 +1,5 @@
-// Command agent is the standalone statshard agent. It receives DogStatsD datagrams from services
+// Command agent is the standalone statshard agent; it calls itself statshard (build it as
+// such with go build -o statshard ./cmd/agent). It receives DogStatsD datagrams from services
 // written in any language, aggregates them in the same lock-free shards as the library, forwards
 // the aggregates upstream in sendmmsg batches, and serves every ingested sample live on a TCP
 // stream of length-delimited protobuf that metrics-rs's metrics-observer can read.
@@ -10,10 +11,14 @@
 //	go run ./cmd/agent
 //	echo "page.views:1|c|#env:dev" | nc -u -w0 127.0.0.1 8125
 //
-// Run `agent -h` for every flag. Each flag can also be set with an environment variable
-// STATSHARD_<FLAG> (e.g. STATSHARD_UPSTREAM=udp://datadog:8125), or in a JSON file given with
-// -config whose keys are the flag names with '_' for '-' (see the README). Command-line flags win
-// over the environment, which wins over the file.
+// Run `statshard -h` for every flag. Each flag can also be set with an environment variable
+// STATSHARD_<FLAG> (e.g. STATSHARD_UPSTREAM=udp://datadog:8125), or in a JSON or YAML file given
+// with -config whose keys are the flag names with '_' for '-' (see the README). Command-line flags
+// win over the environment, which wins over the file. -check-config reports every problem a start
+// would meet, each by its flag, variable or file:line:column, and exits 1 if there is one.
+//
+// Under systemd (Type=notify, deploy/statshard.service) the agent sends READY=1, RELOADING=1 and
+// STOPPING=1 to $NOTIFY_SOCKET itself.
 //
 // Signals: SIGTERM or SIGINT stops the intake (reading what its sockets still hold), flushes what
 // is pending upstream, closes stream clients and exits within -shutdown-timeout. SIGHUP reloads
@@ -26,7 +31,6 @@ package main
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"flag"
 	"fmt"
@@ -36,6 +40,7 @@ import (
 	"os/signal"
 	"runtime"
 	"runtime/debug"
+	"strings"
 	"syscall"
 	"time"
 )
@@ -50,12 +55,24 @@ func main() {
 	signal.Notify(term, os.Interrupt, syscall.SIGTERM)
 	signal.Notify(hup, syscall.SIGHUP)
 	err := run(os.Args[1:], os.Stdout, os.Stderr, signals{term: term, hup: hup})
-	if errors.Is(err, flag.ErrHelp) {
+	switch {
+	case errors.Is(err, flag.ErrHelp):
 		os.Exit(0)
-	}
-	if err != nil {
-		fmt.Fprintln(os.Stderr, "agent:", err)
+	case errors.Is(err, errReported):
 		os.Exit(1)
+	case err != nil:
+		printError(os.Stderr, err)
+		os.Exit(1)
+	}
+}
+
+// errReported is returned by run when it has printed why it fails already.
+var errReported = errors.New("reported")
+
+// printError prints err, one line each problem, each line naming the program.
+func printError(w io.Writer, err error) {
+	for _, line := range strings.Split(err.Error(), "\n") {
+		fmt.Fprintln(w, "statshard:", line)
 	}
 }
 
@@ -64,7 +81,14 @@ type signals struct {
 	term, hup <-chan os.Signal
 }
 
+// buildVersion, when set by the linker (-ldflags "-X main.buildVersion=v1.2.3", as the
+// Dockerfile does), is the version; otherwise it is the module version go install stamps.
+var buildVersion string
+
 func version() string {
+	if buildVersion != "" {
+		return buildVersion
+	}
 	if bi, ok := debug.ReadBuildInfo(); ok && bi.Main.Version != "" {
 		return bi.Main.Version
 	}
@@ -85,29 +109,36 @@ var reloadApplies = map[string]string{
 // where the address stays, the stream its listener.
 var pipelineSettings = []string{"listen", "upstream", "tcp", "tcp_snapshot", "tcp_max_clients", "tcp_buffer",
 	"interval", "prefix", "tags", "max_series", "expiry", "histogram_mode", "quantiles", "buckets",
-	"histogram_rules", "sketch_distributions", "readers", "recv_buffer", "relative_gauges", "max_packet_size", "telemetry", "histogram_naming"}
+	"histogram_rules", "sketch_distributions", "readers", "recv_buffer", "relative_gauges", "max_packet_size", "telemetry", "histogram_naming", "console_telemetry"}
 
 // run is the agent: it returns when a terminating signal arrives on sig.term (or it is closed).
 func run(args []string, stdout, stderr io.Writer, sig signals) error {
-	s, configPath, act, err := load(args, stderr)
-	if act.version {
-		fmt.Fprintln(stdout, "statshard agent", version(), runtime.Version())
+	l := loadAll(args, stderr, os.Environ())
+	if l.act.version {
+		fmt.Fprintln(stdout, "statshard", version(), runtime.Version(), runtime.GOOS+"/"+runtime.GOARCH)
 		return nil
 	}
-	if err != nil {
+	if errors.Is(l.fatal, flag.ErrHelp) {
+		return l.fatal
+	}
+	if l.act.checkConfig {
+		return checkConfig(l, stdout, stderr)
+	}
+	if err := l.err(); err != nil {
 		return err
 	}
-	if act.checkConfig {
-		b, _ := json.MarshalIndent(s, "", "  ")
-		fmt.Fprintf(stdout, "%s\nconfiguration OK\n", b)
-		return nil
+	// Every listener is bound for an instant before anything starts: a start that cannot bind
+	// one fails here, naming each, before anything is printed.
+	if ps := l.s.bindProblems(l.from); len(ps) > 0 {
+		return ps
 	}
+	s, configPath := l.s, l.configPath
 	var level slog.LevelVar
-	l, _ := parseLevel(s.LogLevel)
-	level.Set(l)
+	lv, _ := parseLevel(s.LogLevel)
+	level.Set(lv)
 	log := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: &level}))
 
-	a := &agentState{log: log, stdout: stdout}
+	a := &agentState{log: log, stdout: stdout, notify: newNotifier(os.Environ())}
 	p, err := a.start(s, nil)
 	if err != nil {
 		return err
@@ -122,6 +153,7 @@ func run(args []string, stdout, stderr io.Writer, sig signals) error {
 	}
 	log.Info("statshard agent started", "version", version(), "listen", p.in.Addrs(), "upstream", orStdout(s.Upstream),
 		"tcp", orOff(p.rec.TCPAddr()), "http", orOff(web.addr()), "interval", time.Duration(s.Interval))
+	a.notifyReady("receiving on " + strings.Join(p.in.Addrs(), ", ") + ", forwarding to " + orStdout(s.Upstream))
 
 	for {
 		// A SIGTERM wins over a reload that is pending too.
@@ -139,6 +171,9 @@ func run(args []string, stdout, stderr io.Writer, sig signals) error {
 			log.Warn("SIGHUP: no -config file to reload")
 			continue
 		}
+		if err := a.notify.reloading(); err != nil {
+			log.Warn("systemd notify", "err", err)
+		}
 		// One pipeline at a time sends its final flush: wait for the last one retired, unless
 		// a SIGTERM comes meanwhile.
 		if r := a.lastRetiring(); r != nil {
@@ -155,6 +190,7 @@ func run(args []string, stdout, stderr io.Writer, sig signals) error {
 		if err != nil {
 			a.rejected.Add(1)
 			log.Error("SIGHUP: configuration rejected, keeping the running one", "err", err)
+			a.notifyReady("reload rejected, running the previous configuration: " + strings.ReplaceAll(err.Error(), "\n", "; "))
 			continue
 		}
 		s = ns
@@ -162,6 +198,7 @@ func run(args []string, stdout, stderr io.Writer, sig signals) error {
 		level.Set(l)
 		a.reloads.Add(1)
 		log.Info("configuration reloaded", "config", configPath, "listen", a.cur.in.Addrs(), "http", orOff(web.addr()))
+		a.notifyReady("reloaded; receiving on " + strings.Join(a.cur.in.Addrs(), ", ") + ", forwarding to " + orStdout(s.Upstream))
 	}
 }
 
@@ -207,6 +244,9 @@ func (a *agentState) shutdown(sg os.Signal, ok bool, s settings, web *httpServer
 		name = sg.String()
 	}
 	a.log.Info("statshard agent stopping", "signal", name)
+	if err := a.notify.stopping(); err != nil {
+		a.log.Warn("systemd notify", "err", err)
+	}
 	timeout := time.Duration(s.ShutdownTimeout)
 	ctx, cancel := context.WithTimeout(context.Background(), timeout)
 	defer cancel()
@@ -223,9 +263,16 @@ func (a *agentState) shutdown(sg os.Signal, ok bool, s settings, web *httpServer
 	}
 	t := a.snapshot()
 	a.log.Info("statshard agent stopped", "datagrams", t.Intake.Datagrams, "drained", t.Intake.Drained,
-		"kernel_drops", t.Intake.KernelDrops, "truncated", t.Intake.Truncated, "lines", t.Intake.Lines,
-		"upstream_lines", t.Statsd.Lines, "reloads", a.reloads.Load())
+		"kernel_drops", t.Intake.KernelDrops, "truncated", t.Intake.Truncated, "lines_received", t.Intake.Lines,
+		"lines_sent", t.Statsd.Lines, "reloads", a.reloads.Load())
 	return nil
+}
+
+// notifyReady tells systemd the agent is ready (at start, and after a reload, applied or not).
+func (a *agentState) notifyReady(status string) {
+	if err := a.notify.ready(status); err != nil {
+		a.log.Warn("systemd notify", "err", err)
+	}
 }
 
 func orOff(s string) string {

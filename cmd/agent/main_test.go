@@ -55,13 +55,13 @@ func TestLoadErrors(t *testing.T) {
 		env  [2]string
 		want string
 	}{
-		{[]string{"-interval", "0s"}, [2]string{}, "interval must be positive"},
+		{[]string{"-interval", "0s"}, [2]string{}, "-interval: must be positive"},
 		{[]string{"-histogram-mode", "nope"}, [2]string{}, "unknown histogram mode"},
 		{[]string{"-histogram-rule", "x"}, [2]string{}, "want match=mode"},
 		{[]string{"-quantiles", "2"}, [2]string{}, "outside [0, 1]"},
 		{[]string{"-upstream", "tcp://x:1"}, [2]string{}, "unknown scheme"},
 		{[]string{"-log-level", "loud"}, [2]string{}, "log-level"},
-		{[]string{"-config", bad}, [2]string{}, "unknown field"},
+		{[]string{"-config", bad}, [2]string{}, "bad.json:1:2: intervall: unknown key"},
 		{[]string{"-config", filepath.Join(dir, "missing.json")}, [2]string{}, "no such file"},
 		{nil, [2]string{"STATSHARD_MAX_SERIES", "many"}, "STATSHARD_MAX_SERIES"},
 		{[]string{"extra"}, [2]string{}, "unexpected arguments"},
@@ -91,15 +91,17 @@ func TestRulesFlag(t *testing.T) {
 
 func TestCheckConfigAndVersion(t *testing.T) {
 	var out bytes.Buffer
-	if err := run([]string{"-check-config", "-prefix", "x."}, &out, &bytes.Buffer{}, signals{}); err != nil {
+	// Port 0 everywhere: -check-config binds every listener for an instant.
+	args := []string{"-check-config", "-prefix", "x.", "-listen", "udp://127.0.0.1:0", "-tcp", "127.0.0.1:0", "-http", "127.0.0.1:0"}
+	if err := run(args, &out, &bytes.Buffer{}, signals{}); err != nil {
 		t.Fatal(err)
 	}
 	if !strings.Contains(out.String(), `"prefix": "x."`) || !strings.Contains(out.String(), "configuration OK") {
 		t.Errorf("check-config printed:\n%s", out.String())
 	}
 	out.Reset()
-	if err := run([]string{"-version"}, &out, &bytes.Buffer{}, signals{}); err != nil || !strings.Contains(out.String(), "statshard agent") {
-		t.Errorf("-version: %v %q", err, out.String())
+	if err := run([]string{"-version"}, &out, &bytes.Buffer{}, signals{}); err != nil || !strings.HasPrefix(out.String(), "statshard ") {
+		t.Errorf("-version: %v %q, want it to start with \"statshard \"", err, out.String())
 	}
 }
 

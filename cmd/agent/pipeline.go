@@ -29,6 +29,7 @@ type pipeline struct {
 type agentState struct {
 	log    *slog.Logger
 	stdout io.Writer
+	notify *notifier // systemd's, when $NOTIFY_SOCKET is set
 
 	mu       sync.Mutex
 	cur      *pipeline
@@ -71,7 +72,11 @@ func (a *agentState) start(s settings, prev *pipeline) (*pipeline, error) {
 		view = p.tcp.view()
 		cfg.TCP.Listener = view
 	}
+	tbl, _ := cfg.Statsd.Writer.(*table)
 	fail := func(err error) (*pipeline, error) {
+		if tbl != nil {
+			tbl.mute() // the failed recorder's final flush must not look like a start
+		}
 		if view != nil {
 			view.Close() // gives new connections back to prev's hub
 		}
@@ -81,10 +86,16 @@ func (a *agentState) start(s settings, prev *pipeline) (*pipeline, error) {
 	if p.rec, err = agent.New(cfg); err != nil {
 		return fail(err)
 	}
+	if tbl != nil {
+		tbl.setStats(p.rec.Stats)
+	}
 	if prev != nil {
 		icfg.Takeover = prev.in
 	}
 	if p.in, err = p.rec.Listen(icfg); err != nil {
+		if tbl != nil {
+			tbl.mute()
+		}
 		p.rec.Close()
 		return fail(err)
 	}
