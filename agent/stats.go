@@ -286,40 +286,26 @@ func (r *Recorder) Stats() Stats {
 	return st
 }
 
-// intakeStats sums the stats of every intake the recorder's Listen started, closed ones included.
+// intakeStats sums the stats of every intake the recorder's Listen started, closed ones included:
+// their counters through the stats table (Stats.Add), so a counter added to IntakeStats and the
+// table is summed too; the levels here.
 func (r *Recorder) intakeStats() IntakeStats {
 	r.intakesMu.Lock()
 	ins := r.intakes
 	r.intakesMu.Unlock()
-	var sum IntakeStats
-	for i, in := range ins {
+	var sum Stats
+	for _, in := range ins {
 		st := in.Stats()
-		if i == 0 {
-			sum = st
-			continue
-		}
-		for k, v := range st.ParseErrorsBy {
-			sum.ParseErrorsBy[k] += v
-		}
-		sum.Datagrams += st.Datagrams
-		sum.Lines += st.Lines
-		sum.ParseErrors += st.ParseErrors
-		sum.Forwarded += st.Forwarded
-		sum.ForwardDropped += st.ForwardDropped
-		sum.Syscalls += st.Syscalls
-		sum.KernelDrops += st.KernelDrops
-		sum.Truncated += st.Truncated
-		sum.ReaderPanics += st.ReaderPanics
-		sum.Drained += st.Drained
-		sum.StreamConns += st.StreamConns
-		sum.StreamRejected += st.StreamRejected
-		sum.StreamTruncated += st.StreamTruncated
-		sum.StreamCut += st.StreamCut
-		if st.RecvBuffer > 0 && (sum.RecvBuffer == 0 || st.RecvBuffer < sum.RecvBuffer) {
-			sum.RecvBuffer = st.RecvBuffer
+		sum.Add(Stats{Intake: st})
+		sum.Intake.StreamConns += st.StreamConns
+		if st.RecvBuffer > 0 && (sum.Intake.RecvBuffer == 0 || st.RecvBuffer < sum.Intake.RecvBuffer) {
+			sum.Intake.RecvBuffer = st.RecvBuffer
 		}
 	}
-	return sum
+	if sum.Intake.ParseErrorsBy == nil {
+		sum.Intake.ParseErrorsBy = map[string]uint64{}
+	}
+	return sum.Intake
 }
 
 // emitTelemetry appends the recorder's own counters (deltas since the last flush) and its series
