@@ -2,21 +2,11 @@ package agent
 
 import (
 	"fmt"
-	"net"
 	"runtime"
 	"strings"
-	"syscall"
 	"testing"
 	"time"
 )
-
-// smallRcvbuf is a dialer whose connections get a 4 KiB receive buffer, set before connecting, so
-// a client that never reads cannot let the kernel absorb what the stream writes to it.
-var smallRcvbuf = &net.Dialer{Control: func(_, _ string, c syscall.RawConn) error {
-	var err error
-	c.Control(func(fd uintptr) { err = syscall.SetsockoptInt(int(fd), syscall.SOL_SOCKET, syscall.SO_RCVBUF, 4096) })
-	return err
-}}
 
 // TestStreamGreetingMemoryBounded: 64 clients that connect to a recorder with 50,000 series and
 // never read would each pin a ~7 MB snapshot greeting. Clients connecting together share one

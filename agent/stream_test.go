@@ -11,7 +11,6 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
-	"syscall"
 	"testing"
 	"time"
 
@@ -189,12 +188,7 @@ func TestStreamSnapshotForLateJoiner(t *testing.T) {
 func TestStreamSlowClient(t *testing.T) {
 	r := newStreamRecorder(t, TCPConfig{BufferSize: 1024, WriteTimeout: 300 * time.Millisecond})
 	fast := dialStream(t, r, nil)
-	slow := dialStream(t, r, &net.Dialer{Control: func(_, _ string, c syscall.RawConn) error {
-		// A small receive buffer, set before connecting, so the kernel cannot hide the backlog.
-		var err error
-		c.Control(func(fd uintptr) { err = syscall.SetsockoptInt(int(fd), syscall.SOL_SOCKET, syscall.SO_RCVBUF, 4096) })
-		return err
-	}})
+	slow := dialStream(t, r, smallRcvbuf) // so the kernel cannot hide the backlog
 	_ = slow // never reads
 
 	const total, chunk = 40000, 500
