@@ -189,7 +189,7 @@ func TestStreamSlowClient(t *testing.T) {
 	r := newStreamRecorder(t, TCPConfig{BufferSize: 1024, WriteTimeout: 300 * time.Millisecond})
 	fast := dialStream(t, r, nil)
 	slow := dialStream(t, r, smallRcvbuf) // so the kernel cannot hide the backlog
-	_ = slow // never reads
+	_ = slow                              // never reads
 
 	const total, chunk = 40000, 500
 	received := make(chan int, 1)
