@@ -15,7 +15,7 @@ import (
 // The handle path: a counter obtained once per series, then incremented. Each client has its own
 // loop rather than a shared one taking a func, because an indirect call (~2 ns) would be as large
 // as the increment being measured. The series index wraps by comparison: i%n is a division, again
-// as slow as the increment.
+// as slow as the increment. In Zipf order the loop reads the index from the shape's sequence.
 
 // benchStatshardHandles increments statshard Counter handles; they are exported like the by-name
 // counters, so the run ends with a flush to the receiver.
@@ -33,7 +33,14 @@ func benchStatshardHandles(b *testing.B, sh shape, ss *seriesSet) {
 	var res rxResult
 	var drops uint64
 	measure(b, func() {
+		seq := visits(sh)
 		if !sh.parallel {
+			if seq != nil {
+				for i := 0; i < b.N; i++ {
+					hs[seq[i&(seqLen-1)]].Inc()
+				}
+				return
+			}
 			j := 0
 			for i := 0; i < b.N; i++ {
 				hs[j].Inc()
@@ -45,7 +52,13 @@ func benchStatshardHandles(b *testing.B, sh shape, ss *seriesSet) {
 		}
 		var g atomic.Int64
 		b.RunParallel(func(pb *testing.PB) {
-			j := int(g.Add(1)-1) * 4999 % n
+			j := start(int(g.Add(1)-1), n, seq)
+			if seq != nil {
+				for ; pb.Next(); j++ {
+					hs[seq[j&(seqLen-1)]].Inc()
+				}
+				return
+			}
 			for pb.Next() {
 				hs[j].Inc()
 				if j++; j == n {
@@ -75,7 +88,14 @@ func benchPrometheus(b *testing.B, sh shape, ss *seriesSet) {
 	n := len(hs)
 	var scraped float64
 	measure(b, func() {
+		seq := visits(sh)
 		if !sh.parallel {
+			if seq != nil {
+				for i := 0; i < b.N; i++ {
+					hs[seq[i&(seqLen-1)]].Inc()
+				}
+				return
+			}
 			j := 0
 			for i := 0; i < b.N; i++ {
 				hs[j].Inc()
@@ -87,7 +107,13 @@ func benchPrometheus(b *testing.B, sh shape, ss *seriesSet) {
 		}
 		var g atomic.Int64
 		b.RunParallel(func(pb *testing.PB) {
-			j := int(g.Add(1)-1) * 4999 % n
+			j := start(int(g.Add(1)-1), n, seq)
+			if seq != nil {
+				for ; pb.Next(); j++ {
+					hs[seq[j&(seqLen-1)]].Inc()
+				}
+				return
+			}
 			for pb.Next() {
 				hs[j].Inc()
 				if j++; j == n {
@@ -114,7 +140,14 @@ func benchVictoriaMetrics(b *testing.B, sh shape, ss *seriesSet) {
 	n := len(hs)
 	var scraped float64
 	measure(b, func() {
+		seq := visits(sh)
 		if !sh.parallel {
+			if seq != nil {
+				for i := 0; i < b.N; i++ {
+					hs[seq[i&(seqLen-1)]].Inc()
+				}
+				return
+			}
 			j := 0
 			for i := 0; i < b.N; i++ {
 				hs[j].Inc()
@@ -126,7 +159,13 @@ func benchVictoriaMetrics(b *testing.B, sh shape, ss *seriesSet) {
 		}
 		var g atomic.Int64
 		b.RunParallel(func(pb *testing.PB) {
-			j := int(g.Add(1)-1) * 4999 % n
+			j := start(int(g.Add(1)-1), n, seq)
+			if seq != nil {
+				for ; pb.Next(); j++ {
+					hs[seq[j&(seqLen-1)]].Inc()
+				}
+				return
+			}
 			for pb.Next() {
 				hs[j].Inc()
 				if j++; j == n {

@@ -14,10 +14,19 @@ import (
 // pusher is a DogStatsD client recorded to by name: the metric name and its tags on every call.
 type pusher struct {
 	name string
-	// open starts the client sending to addr (host:port) and returns the recording function of
-	// kind k over the series ss, and stop, which flushes what is pending, stops the client and
-	// returns the datagrams the client itself dropped, by its own count.
-	open func(addr string, k kind, ss *seriesSet) (rec func(j, i int), stop stopFunc, err error)
+	// open starts the client sending to addr (host:port) over the series ss, recording kind k.
+	open func(addr string, k kind, ss *seriesSet) (client, error)
+}
+
+// client is an open by-name client.
+type client struct {
+	// rec records the i-th call, into series j.
+	rec func(j, i int)
+	// flush sends what is pending now (after the warm-up), without stopping the client.
+	flush func()
+	// stop flushes what is pending, stops the client and returns the datagrams the client itself
+	// dropped, by its own count.
+	stop stopFunc
 }
 
 // stopFunc flushes and closes a client and returns its own count of the datagrams it dropped.
@@ -72,15 +81,15 @@ func statshardStop(r *agent.Recorder) stopFunc {
 }
 
 // statshardOpener returns a pusher's open for statshard, with StatsdConfig.MultiValue set to mv.
-func statshardOpener(mv bool) func(string, kind, *seriesSet) (func(j, i int), stopFunc, error) {
-	return func(addr string, k kind, ss *seriesSet) (func(j, i int), stopFunc, error) {
+func statshardOpener(mv bool) func(string, kind, *seriesSet) (client, error) {
+	return func(addr string, k kind, ss *seriesSet) (client, error) {
 		cfg := statshardConfig(addr)
 		cfg.Statsd.MultiValue = mv
 		r, err := agent.New(cfg)
 		if err != nil {
-			return nil, nil, err
+			return client{}, err
 		}
-		return statshardRecorder(r, k, ss), statshardStop(r), nil
+		return client{rec: statshardRecorder(r, k, ss), flush: r.Flush, stop: statshardStop(r)}, nil
 	}
 }
 
@@ -105,11 +114,11 @@ func statshardRecorder(r *agent.Recorder, k kind, ss *seriesSet) func(j, i int) 
 
 // datadogOpener returns a pusher's open for datadog-go's statsd.New with opts, each otherwise
 // at its defaults (buffer flush every 100 ms, aggregation flush every 2 s, telemetry on).
-func datadogOpener(opts ...statsd.Option) func(string, kind, *seriesSet) (func(j, i int), stopFunc, error) {
-	return func(addr string, k kind, ss *seriesSet) (func(j, i int), stopFunc, error) {
+func datadogOpener(opts ...statsd.Option) func(string, kind, *seriesSet) (client, error) {
+	return func(addr string, k kind, ss *seriesSet) (client, error) {
 		c, err := statsd.New(addr, opts...)
 		if err != nil {
-			return nil, nil, err
+			return client{}, err
 		}
 		m, tags := k.metric, ss.tags
 		var rec func(j, i int)
@@ -130,19 +139,20 @@ func datadogOpener(opts ...statsd.Option) func(string, kind, *seriesSet) (func(j
 			err := c.Close()
 			return c.GetTelemetry().TotalPayloadsDropped, err
 		}
-		return rec, stop, nil
+		// Flush sends the aggregator's contexts and empties it, as its own 2 s flush does.
+		return client{rec: rec, flush: func() { _ = c.Flush() }, stop: stop}, nil
 	}
 }
 
 // openNaive is the baseline anyone can write: fmt.Fprintf of one line per call to a connected
 // UDP socket, so one datagram and one write syscall per increment. It records counters only.
-func openNaive(addr string, k kind, ss *seriesSet) (func(j, i int), stopFunc, error) {
+func openNaive(addr string, k kind, ss *seriesSet) (client, error) {
 	if k != counter {
-		return nil, nil, fmt.Errorf("benchmarks: naive client: records counters, not %ss", k.name)
+		return client{}, fmt.Errorf("benchmarks: naive client: records counters, not %ss", k.name)
 	}
 	c, err := net.Dial("udp", addr)
 	if err != nil {
-		return nil, nil, fmt.Errorf("benchmarks: naive client: %w", err)
+		return client{}, fmt.Errorf("benchmarks: naive client: %w", err)
 	}
 	m, joined := k.metric, ss.joined
 	var errs atomic.Uint64 // a failed write is a lost datagram
@@ -159,5 +169,5 @@ func openNaive(addr string, k kind, ss *seriesSet) (func(j, i int), stopFunc, er
 		}
 	}
 	stop := func() (uint64, error) { return errs.Load(), c.Close() }
-	return rec, stop, nil
+	return client{rec: rec, flush: func() {}, stop: stop}, nil
 }
