@@ -14,7 +14,7 @@ type run struct {
 
 var runs = []run{
 	{"..", "./agent/", `^(BenchmarkCounterAdd|BenchmarkHistogramObserve)$/^(raw-atomic-add|handle)$`},
-	{".", ".", `^(BenchmarkCount|BenchmarkHistogram|BenchmarkDistribution)$/^tags=3$/^series=(1|10000)$/^g=(1|par)$/^client=(statshard|datadog-agg|datadog-ext)$`},
+	{".", ".", `^(BenchmarkCount|BenchmarkHistogram|BenchmarkDistribution)$/^tags=3$/^series=(1|10000)$/^order=(rr|zipf)$/^g=(1|par)$/^client=(statshard|datadog-agg|datadog-ext)$`},
 }
 
 // A row of the table: a statshard figure and the baseline measured beside it.
@@ -33,13 +33,14 @@ func peerRows() []row {
 		{"BenchmarkHistogram", "by-name `Observe` (summary histogram)", "datadog-ext", "datadog-go v5, extended aggregation"},
 		{"BenchmarkDistribution", "by-name `ObserveDistribution`", "datadog-ext", "datadog-go v5, extended aggregation"},
 	} {
-		for _, sh := range []struct{ series, g, what string }{
-			{"1", "1", "1 series, 1 goroutine"},
-			{"1", "par", "1 series, 2 goroutines"},
-			{"10000", "1", "10,000 series, 1 goroutine"},
-			{"10000", "par", "10,000 series, 2 goroutines"},
+		for _, sh := range []struct{ series, order, g, what string }{
+			{"1", "rr", "1", "1 series, 1 goroutine"},
+			{"1", "rr", "par", "1 series, 2 goroutines"},
+			{"10000", "rr", "1", "10,000 series in turn, 1 goroutine"},
+			{"10000", "zipf", "1", "10,000 series, Zipf order, 1 goroutine"},
+			{"10000", "zipf", "par", "10,000 series, Zipf order, 2 goroutines"},
 		} {
-			name := fmt.Sprintf("%s/tags=3/series=%s/g=%s/client=", w.bench, sh.series, sh.g)
+			name := fmt.Sprintf("%s/tags=3/series=%s/order=%s/g=%s/client=", w.bench, sh.series, sh.order, sh.g)
 			rs = append(rs, row{
 				what:     w.what + ", 3 tags, " + sh.what,
 				bench:    name + "statshard",
