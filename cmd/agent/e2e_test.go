@@ -34,19 +34,14 @@ import (
 var agentBin string
 
 func TestMain(m *testing.M) {
-	dir, err := os.MkdirTemp("", "statshard-agent")
+	bin, remove, err := peertest.BuildAgent()
 	if err != nil {
 		fmt.Fprintln(os.Stderr, err)
 		os.Exit(1)
 	}
-	agentBin = filepath.Join(dir, "agent")
-	out, err := exec.Command("go", "build", "-o", agentBin, ".").CombinedOutput()
-	if err != nil {
-		fmt.Fprintf(os.Stderr, "building the agent: %v\n%s", err, out)
-		os.Exit(1)
-	}
+	agentBin = bin
 	code := m.Run()
-	os.RemoveAll(dir)
+	remove()
 	if code == 0 {
 		// The in-process run tests start the whole agent: nothing of it may outlive them.
 		if leaked := leakcheck.Wait(5 * time.Second); leaked != "" {
