@@ -285,6 +285,7 @@ func (r *Registry) newSeriesLocked(ns string, kind Kind, spec Spec, key string) 
 	r.all = append(r.all, s)
 	r.created++
 	r.live.Store(int64(len(r.all)))
+	r.calls.fit(len(r.all))
 	return s
 }
 

@@ -34,8 +34,12 @@ func (k Kind) String() string {
 // Counter, a gauge Gauge, a set Set, and histograms and distributions use whichever of Histogram,
 // Buckets and Reservoir the Spec asked for.
 type Series struct {
-	Counter   Counter
-	Gauge     Gauge
+	Counter Counter
+	// dead shares the counter's cache line: a by-name count reads it (Dead) and adds to the
+	// counter, one line for both.
+	dead  atomic.Uint32
+	Gauge Gauge
+
 	Histogram *Histogram
 	Buckets   *Buckets
 	Reservoir *Reservoir
@@ -48,7 +52,6 @@ type Series struct {
 	tags     []string
 	ext      any
 
-	dead atomic.Uint32
 	// Lookup entries made for the series' spellings and their bytes (see Registry.admit).
 	aliases    atomic.Int32
 	aliasBytes atomic.Int64
