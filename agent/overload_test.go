@@ -5,6 +5,7 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+	"time"
 )
 
 func heapAlloc() uint64 {
@@ -87,5 +88,31 @@ func TestSpellingFlood(t *testing.T) {
 	r.Flush()
 	if got := sumCounter(t, s.take(), "x"+strings.Repeat("a", 199)+":"); got != int64(n) {
 		t.Errorf("flushed total %d, want %d", got, n)
+	}
+}
+
+// TestMemoryPerSeries bounds the live heap one counter series costs at 100,000 series, as the
+// capacity command measures it (docs/perf.md has the figures and where the bytes go): a ratchet,
+// so that a change that makes series fatter fails here rather than in a user's memory graph.
+func TestMemoryPerSeries(t *testing.T) {
+	if raceEnabled || testing.Short() {
+		t.Skip("heap figures are not meaningful under -race; slow with -short")
+	}
+	const n, limit = 100_000, 440
+	h0 := heapAlloc()
+	r, err := New(Config{Interval: time.Hour, MaxSeries: -1, Expiry: -1, Statsd: StatsdConfig{Address: "off"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer r.Close()
+	h0 = max(h0, heapAlloc())
+	for i := range n {
+		r.Counter("capacity.mem", "id:"+strconv.Itoa(i)).Add(1)
+	}
+	per := (float64(heapAlloc()) - float64(h0)) / n
+	runtime.KeepAlive(r)
+	t.Logf("%.0f B per counter series", per)
+	if per > limit {
+		t.Errorf("%.0f B of heap per counter series, want ≤ %d", per, limit)
 	}
 }

@@ -3,6 +3,7 @@ package agent
 import (
 	"fmt"
 	"slices"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -122,10 +123,12 @@ func (r *Recorder) TCPAddr() string {
 
 // seriesExt is what the recorder attaches to each series at creation.
 type seriesExt struct {
-	tags   string     // canonical tags joined with ',' for the wire
-	labels []pb.Label // the same tags as TCP stream labels, sorted by key
-	plan   *histPlan  // histogram/distribution/timing export, nil for other kinds
-	card   string     // "|card:" asked for by a cardinality option; "" for the recorder's
+	tags string // canonical tags joined with ',' for the wire
+	// The same tags as TCP stream labels, sorted by key: made on first use by the stream (see
+	// labels), so that a recorder without TCP clients does not keep them for every series.
+	streamLabels atomic.Pointer[[]pb.Label]
+	plan         *histPlan // histogram/distribution/timing export, nil for other kinds
+	card         string    // "|card:" asked for by a cardinality option; "" for the recorder's
 	// The flusher's own: the fraction of a fractional counter not sent yet (see exporter.emit).
 	carry float64
 	// Updated by the flusher, read by new TCP clients' snapshots.
@@ -133,6 +136,36 @@ type seriesExt struct {
 	gaugeSet atomic.Bool   // gauge set at least once
 	// Owned by the TCP stream's drain goroutine.
 	streamed streamState
+}
+
+// labels returns the series' tags as TCP stream labels, made on first use. Concurrent first
+// uses make equal slices; one is kept.
+func (e *seriesExt) labels(s *shard.Series) []pb.Label {
+	if p := e.streamLabels.Load(); p != nil {
+		return *p
+	}
+	tags := s.Tags()
+	if n := len(tags); n > 0 && strings.HasPrefix(tags[n-1], cardOption) {
+		tags = tags[:n-1] // the cardinality option: part of the identity, not a tag (see canon)
+	}
+	ls := labelsOf(tags)
+	e.streamLabels.CompareAndSwap(nil, &ls)
+	return *e.streamLabels.Load()
+}
+
+// joinTags returns the tags joined with ',' for the wire, and makes each tag a substring of the
+// result, so that the series' tags and its wire form are one allocation. One tag is itself.
+func joinTags(tags []string) string {
+	if len(tags) == 1 {
+		return tags[0]
+	}
+	joined := string(statsd.AppendTags(nil, tags))
+	off := 0
+	for i, t := range tags {
+		tags[i] = joined[off : off+len(t)]
+		off += len(t) + 1
+	}
+	return joined
 }
 
 // canon is the registry's slow path: sanitize, prefix, merge global tags, sort, and plan the export.
@@ -168,7 +201,7 @@ func (r *Recorder) canon(kind shard.Kind, name string, tags []string) (shard.Spe
 	}
 	slices.Sort(ct)
 	ct = slices.Compact(ct)
-	ext := &seriesExt{tags: string(statsd.AppendTags(nil, ct)), labels: labelsOf(ct), card: card}
+	ext := &seriesExt{tags: joinTags(ct), card: card}
 	if card != "" {
 		// Part of the series' identity, not of its tags on the wire: it sorts last ('|' > 'z').
 		ct = append(ct, cardOption+card)

@@ -370,7 +370,7 @@ func (st *stream) drain() int {
 			Name:      e.s.Name(),
 			Seconds:   e.ts / 1e9,
 			Nanos:     int32(e.ts % 1e9),
-			Labels:    ext.labels,
+			Labels:    ext.labels(e.s),
 			Op:        e.op,
 			ValidUTF8: true, // names and tags are sanitized to ASCII
 		}

@@ -168,7 +168,7 @@ func (g *greeter) build(limit int) (e *greetEncoded, size int) {
 	fits := true
 	st.r.reg.Range(func(s *shard.Series) bool {
 		ext := s.Ext().(*seriesExt)
-		m := pb.Metric{Name: s.Name(), Seconds: now / 1e9, Nanos: int32(now % 1e9), Labels: ext.labels, ValidUTF8: true}
+		m := pb.Metric{Name: s.Name(), Seconds: now / 1e9, Nanos: int32(now % 1e9), Labels: ext.labels(s), ValidUTF8: true}
 		switch s.Kind() {
 		case shard.KindCounter:
 			m.Op, m.Uint = pb.SetCounter, setCount(counterTotal(s, ext))

@@ -58,7 +58,7 @@ func (c *callCache) table() *callTable {
 	return c.t.Load()
 }
 
-// fit grows the cache to keep its slots at least four times the live series (two pairs per key),
+// fit grows the cache to hold at least four slots per live series (two pairs per key),
 // at which few pairs are wanted by three keys at once. The new table starts empty: the keys in
 // use are cached again on their next two calls each.
 func (c *callCache) fit(live int) {
@@ -112,6 +112,11 @@ func (r *Registry) LookupCall(kind Kind, name string, tags []string) *Series {
 		}
 	}
 	s := r.Lookup(kind, name, tags)
+	if live := int(r.live.Load()); live*4 > len(t.slots) && len(t.slots) < maxCallSlots {
+		// Grown here, on a miss, not as series are created: a registry used through handles
+		// alone never needs more than the first table.
+		r.calls.fit(live)
+	}
 	if s == nil || s.overflow {
 		// A key folded past MaxSeries is one of an unbounded key space: caching it would only
 		// fill the cache (as large as four slots per series) with entries for spellings that

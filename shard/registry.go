@@ -1,6 +1,7 @@
 package shard
 
 import (
+	"math"
 	"math/bits"
 	"strings"
 	"sync"
@@ -78,7 +79,8 @@ type Registry struct {
 	cfg       Config
 
 	mu       sync.Mutex
-	byKey    map[string]*Series // canonical key -> series, live only
+	byKey    map[uint64]*Series // hash of the canonical key -> live series, chained by Series.next
+	names    map[string]*nameRef // the live series' names, one copy each
 	all      []*Series          // live series in creation order; the flush walks it
 	overflow int                // live overflow series
 	created  uint64
@@ -117,7 +119,8 @@ func New(cfg Config, canon Canonicalizer) *Registry {
 		shardMask: uint64(n - 1),
 		canon:     canon,
 		cfg:       cfg,
-		byKey:     make(map[string]*Series),
+		byKey:     make(map[uint64]*Series),
+		names:     make(map[string]*nameRef),
 	}
 	for i := range r.shards {
 		r.shards[i].t.Store(newTable(8))
@@ -169,10 +172,10 @@ func (r *Registry) create(h uint64, ns string, kind Kind, name string, tags []st
 		r.rejected.Add(1)
 		return nil
 	}
-	key := canonicalKey(ns, kind, spec.Name, spec.Tags)
+	key := hashKey(ns, kind, spec.Name, spec.Tags)
 
 	r.mu.Lock()
-	s := r.byKey[key]
+	s := r.findLocked(key, ns, kind, spec.Name, spec.Tags)
 	if s == nil {
 		if r.cfg.MaxSeries > 0 && len(r.all)-r.overflow >= r.cfg.MaxSeries {
 			s = r.overflowLocked(ns, kind, name)
@@ -187,8 +190,13 @@ func (r *Registry) create(h uint64, ns string, kind Kind, name string, tags []st
 		s = r.newSeriesLocked(ns, kind, spec, key)
 	}
 	r.mu.Unlock()
-	if r.admit(s, ns, name, own) {
-		r.insert(h, &entry{hash: h, ns: ns, kind: kind, name: name, tags: own, s: s})
+	e := &entry{hash: h, s: s}
+	if !s.spelled(ns, name, own) {
+		// Spelled otherwise than the canonical key: the entry keeps the caller's spelling.
+		e.alias = &spelling{ns: ns, name: name, tags: own}
+	}
+	if r.admit(s, e.bytes()) {
+		r.insert(h, e)
 	} else {
 		r.uncached.Add(1)
 	}
@@ -211,24 +219,24 @@ const (
 	MaxTotalAliasBytes = 64 << 20
 )
 
-// admit reports whether a spelling of s may get a lookup entry, and if so accounts for it.
-func (r *Registry) admit(s *Series, ns, name string, tags []string) bool {
-	n := int64(len(ns) + len(name))
-	for _, t := range tags {
-		n += int64(len(t))
+// admit reports whether a spelling of s, keeping n bytes of strings, may get a lookup entry, and
+// if so accounts for it.
+func (r *Registry) admit(s *Series, n int64) bool {
+	if n > MaxAliasBytes {
+		return false
 	}
 	if s.aliases.Add(1) > MaxAliases {
 		s.aliases.Add(-1)
 		return false
 	}
-	if s.aliasBytes.Add(n) > MaxAliasBytes {
-		s.aliasBytes.Add(-n)
+	if s.aliasBytes.Add(int32(n)) > MaxAliasBytes {
+		s.aliasBytes.Add(-int32(n))
 		s.aliases.Add(-1)
 		return false
 	}
 	if r.aliasBytes.Add(n) > MaxTotalAliasBytes {
 		r.aliasBytes.Add(-n)
-		s.aliasBytes.Add(-n)
+		s.aliasBytes.Add(-int32(n))
 		s.aliases.Add(-1)
 		return false
 	}
@@ -244,8 +252,8 @@ func (r *Registry) overflowLocked(ns string, kind Kind, name string) *Series {
 		r.rejected.Add(1)
 		return nil
 	}
-	key := canonicalKey(ns, kind, spec.Name, spec.Tags)
-	if s := r.byKey[key]; s != nil {
+	key := hashKey(ns, kind, spec.Name, spec.Tags)
+	if s := r.findLocked(key, ns, kind, spec.Name, spec.Tags); s != nil {
 		return s
 	}
 	if r.overflow >= r.cfg.MaxOverflow {
@@ -258,8 +266,8 @@ func (r *Registry) overflowLocked(ns string, kind Kind, name string) *Series {
 	return s
 }
 
-func (r *Registry) newSeriesLocked(ns string, kind Kind, spec Spec, key string) *Series {
-	s := &Series{ns: ns, kind: kind, name: spec.Name, tags: spec.Tags, ext: spec.Ext}
+func (r *Registry) newSeriesLocked(ns string, kind Kind, spec Spec, key uint64) *Series {
+	s := &Series{ns: ns, kind: kind, name: r.internLocked(spec.Name), tags: spec.Tags, ext: spec.Ext}
 	switch kind {
 	case KindSet:
 		s.Set = &Set{max: r.cfg.MaxSetSize}
@@ -281,11 +289,10 @@ func (r *Registry) newSeriesLocked(ns string, kind Kind, spec Spec, key string) 
 			s.Histogram = new(Histogram)
 		}
 	}
-	r.byKey[key] = s
+	r.addLocked(key, s)
 	r.all = append(r.all, s)
 	r.created++
 	r.live.Store(int64(len(r.all)))
-	r.calls.fit(len(r.all))
 	return s
 }
 
@@ -301,7 +308,7 @@ func (r *Registry) insert(h uint64, e *entry) {
 		if o == nil {
 			break
 		}
-		if o.hash == h && o.matches(e.ns, e.kind, e.name, e.tags) {
+		if ens, ename, etags := e.key(); o.hash == h && o.matches(ens, e.s.kind, ename, etags) {
 			if o.s.Dead() && !e.s.Dead() {
 				// A stale entry for an expired series that raced the table rebuild.
 				t.slots[i].Store(e)
@@ -330,12 +337,9 @@ func (r *Registry) insert(h uint64, e *entry) {
 
 // release gives back what admit accounted for an entry that is dropped.
 func (r *Registry) release(e *entry) {
-	n := int64(len(e.ns) + len(e.name))
-	for _, t := range e.tags {
-		n += int64(len(t))
-	}
+	n := e.bytes()
 	r.aliasBytes.Add(-n)
-	e.s.aliasBytes.Add(-n)
+	e.s.aliasBytes.Add(-int32(n))
 	e.s.aliases.Add(-1)
 }
 
@@ -355,10 +359,11 @@ func (r *Registry) Revive(s *Series) {
 			if s.overflow {
 				r.overflow++
 			}
-			key := canonicalKey(s.ns, s.kind, s.name, s.tags)
-			if r.byKey[key] == nil {
-				r.byKey[key] = s
+			key := hashKey(s.ns, s.kind, s.name, s.tags)
+			if r.findLocked(key, s.ns, s.kind, s.name, s.tags) == nil {
+				r.addLocked(key, s)
 			}
+			s.name = r.internLocked(s.name)
 			r.live.Store(int64(len(r.all)))
 			r.revived++
 		}
@@ -413,7 +418,7 @@ func (r *Registry) Flush(visit func(s *Series) (active bool)) {
 		// records after the visit's snapshot then sees the mark and revives the series
 		// (Series.Dead), and the visit is still the only one, so a visitor that emits for an idle
 		// series (a resent gauge) emits once per flush.
-		dying := r.cfg.Expiry >= 0 && s.idle+1 >= r.cfg.Expiry
+		dying := r.cfg.Expiry >= 0 && int(s.idle)+1 >= r.cfg.Expiry
 		if dying {
 			s.dead.Store(1)
 		}
@@ -424,7 +429,9 @@ func (r *Registry) Flush(visit func(s *Series) (active bool)) {
 			s.idle = 0
 			continue
 		}
-		s.idle++
+		if s.idle < math.MaxInt32 {
+			s.idle++
+		}
 		if dying {
 			expired = append(expired, s)
 		}
@@ -445,10 +452,8 @@ func (r *Registry) remove(expired []*Series) {
 			continue // revived between the walk and now
 		}
 		s.removed = true
-		key := canonicalKey(s.ns, s.kind, s.name, s.tags)
-		if r.byKey[key] == s {
-			delete(r.byKey, key)
-		}
+		r.dropLocked(s)
+		r.releaseNameLocked(s.name)
 		if s.overflow {
 			r.overflow--
 		}
@@ -528,26 +533,131 @@ func (t *table) put(e *entry) {
 	}
 }
 
-// entry maps one spelling of a key to its series.
+// entry maps one spelling of a key to its series. A spelling that is the series' canonical key
+// (the common case: tags already clean and sorted, no global tags added) is compared with the
+// series' own strings and costs the entry alone; another keeps its own copy in alias.
 type entry struct {
-	hash uint64
-	ns   string
-	kind Kind
-	name string
-	tags []string
-	s    *Series
+	hash  uint64
+	s     *Series
+	alias *spelling
+}
+
+// spelling is a key as a caller spelled it, when that is not the series' canonical key.
+type spelling struct {
+	ns, name string
+	tags     []string
+}
+
+// key returns the spelling the entry stands for.
+func (e *entry) key() (ns, name string, tags []string) {
+	if a := e.alias; a != nil {
+		return a.ns, a.name, a.tags
+	}
+	return e.s.ns, e.s.name, e.s.tags
+}
+
+// bytes returns the bytes of strings the entry keeps of its own (admit's accounting).
+func (e *entry) bytes() int64 {
+	a := e.alias
+	if a == nil {
+		return 0
+	}
+	n := int64(len(a.ns) + len(a.name))
+	for _, t := range a.tags {
+		n += int64(len(t))
+	}
+	return n
 }
 
 func (e *entry) matches(ns string, kind Kind, name string, tags []string) bool {
-	if e.kind != kind || e.name != name || len(e.tags) != len(tags) || e.ns != ns {
+	if e.s.kind != kind {
 		return false
 	}
-	for i, t := range tags {
-		if e.tags[i] != t {
+	ens, ename, etags := e.key()
+	return equalKey(ens, ename, etags, ns, name, tags)
+}
+
+// equalKey reports whether two spellings are the same.
+func equalKey(ns1, name1 string, tags1 []string, ns2, name2 string, tags2 []string) bool {
+	if name1 != name2 || len(tags1) != len(tags2) || ns1 != ns2 {
+		return false
+	}
+	for i, t := range tags2 {
+		if tags1[i] != t {
 			return false
 		}
 	}
 	return true
+}
+
+// spelled reports whether ns, name and tags are the series' canonical key as it is.
+func (s *Series) spelled(ns, name string, tags []string) bool {
+	return equalKey(s.ns, s.name, s.tags, ns, name, tags)
+}
+
+// nameRef is one interned metric name and the live series that use it.
+type nameRef struct {
+	s string
+	n int
+}
+
+// internLocked returns the registry's copy of a series name, so that the series of one metric
+// share it (most of a registry's series differ in their tags, not their names).
+func (r *Registry) internLocked(name string) string {
+	ref := r.names[name]
+	if ref == nil {
+		ref = &nameRef{s: name}
+		r.names[name] = ref
+	}
+	ref.n++
+	return ref.s
+}
+
+// releaseNameLocked gives back a removed series' use of its name.
+func (r *Registry) releaseNameLocked(name string) {
+	if ref := r.names[name]; ref != nil {
+		if ref.n--; ref.n <= 0 {
+			delete(r.names, name)
+		}
+	}
+}
+
+// findLocked returns the live series whose canonical key (hashed to key) is ns, kind, name and
+// tags, or nil.
+func (r *Registry) findLocked(key uint64, ns string, kind Kind, name string, tags []string) *Series {
+	for s := r.byKey[key]; s != nil; s = s.next {
+		if s.kind == kind && s.spelled(ns, name, tags) {
+			return s
+		}
+	}
+	return nil
+}
+
+// addLocked indexes a series by its canonical key.
+func (r *Registry) addLocked(key uint64, s *Series) {
+	s.next = r.byKey[key]
+	r.byKey[key] = s
+}
+
+// dropLocked removes a series from the canonical index, if it is there.
+func (r *Registry) dropLocked(s *Series) {
+	key := hashKey(s.ns, s.kind, s.name, s.tags)
+	prev := (*Series)(nil)
+	for c := r.byKey[key]; c != nil; prev, c = c, c.next {
+		if c != s {
+			continue
+		}
+		switch {
+		case prev != nil:
+			prev.next = c.next
+		case c.next != nil:
+			r.byKey[key] = c.next
+		default:
+			delete(r.byKey, key)
+		}
+		s.next = nil
+		return
+	}
 }
 
 const (
@@ -571,26 +681,6 @@ func hashKey(ns string, kind Kind, name string, tags []string) uint64 {
 	h *= prime2
 	h ^= h >> 29
 	return h
-}
-
-// canonicalKey is the identity of a canonical series: namespace, kind, name and sorted tags. A
-// sample rate is not part of it: it weighs a value, it does not make another series.
-func canonicalKey(ns string, kind Kind, name string, tags []string) string {
-	var b strings.Builder
-	n := 2 + len(ns) + len(name)
-	for _, t := range tags {
-		n += len(t) + 1
-	}
-	b.Grow(n)
-	b.WriteString(ns)
-	b.WriteByte(0)
-	b.WriteByte(byte(kind))
-	b.WriteString(name)
-	for _, t := range tags {
-		b.WriteByte('\n')
-		b.WriteString(t)
-	}
-	return b.String()
 }
 
 // Range calls fn for every live series, in creation order, until fn returns false. It sees the

@@ -8,6 +8,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"unsafe"
 )
 
 // testCanon sorts tags and rejects names starting with '!'.
@@ -77,9 +78,9 @@ func TestRejected(t *testing.T) {
 // TestCollisions puts entries with one hash in one table and checks the probe compares full keys.
 func TestCollisions(t *testing.T) {
 	tb := newTable(8)
-	s1, s2 := &Series{name: "x"}, &Series{name: "y"}
-	tb.put(&entry{hash: 42, kind: KindCounter, name: "x", s: s1})
-	tb.put(&entry{hash: 42, kind: KindCounter, name: "y", s: s2})
+	s1, s2 := &Series{kind: KindCounter, name: "x"}, &Series{kind: KindCounter, name: "y"}
+	tb.put(&entry{hash: 42, s: s1})
+	tb.put(&entry{hash: 42, s: s2, alias: &spelling{name: "y"}})
 	find := func(name string) *Series {
 		for i := uint64(42>>32) & tb.mask; ; i = (i + 1) & tb.mask {
 			e := tb.slots[i].Load()
@@ -93,6 +94,42 @@ func TestCollisions(t *testing.T) {
 	}
 	if find("x") != s1 || find("y") != s2 || find("z") != nil {
 		t.Errorf("probing over colliding hashes returned the wrong series")
+	}
+}
+
+// TestCanonicalChain puts series with one canonical hash in the canonical index and checks that
+// finding compares full keys and that removing any of them keeps the others.
+func TestCanonicalChain(t *testing.T) {
+	for drop := range 3 {
+		r := New(Config{}, testCanon)
+		ss := []*Series{
+			{kind: KindCounter, name: "a"},
+			{kind: KindCounter, name: "b", tags: []string{"t:1"}},
+			{kind: KindGauge, name: "a"},
+		}
+		r.mu.Lock()
+		for _, s := range ss {
+			r.addLocked(7, s)
+		}
+		r.byKey[hashKey(ss[drop].ns, ss[drop].kind, ss[drop].name, ss[drop].tags)] = r.byKey[7]
+		delete(r.byKey, 7)
+		r.dropLocked(ss[drop])
+		key := hashKey(ss[drop].ns, ss[drop].kind, ss[drop].name, ss[drop].tags)
+		for i, s := range ss {
+			got := r.findLocked(key, s.ns, s.kind, s.name, s.tags)
+			if want := s; i == drop {
+				want = nil
+			} else if got != want {
+				t.Errorf("drop %d: series %d not found after the removal", drop, i)
+			}
+			if i == drop && got != nil {
+				t.Errorf("drop %d: removed series still found", drop)
+			}
+		}
+		if r.findLocked(key, "", KindCounter, "b", nil) != nil {
+			t.Errorf("a key differing only in tags matched")
+		}
+		r.mu.Unlock()
 	}
 }
 
@@ -367,5 +404,24 @@ func TestAliasesBounded(t *testing.T) {
 	}
 	if st := r2.Stats(); st.Aliases != 0 || st.AliasBytes != 0 {
 		t.Errorf("after expiry: Aliases %d, AliasBytes %d, want 0 and 0", st.Aliases, st.AliasBytes)
+	}
+}
+
+// TestNamesInterned: the series of one metric share one copy of its name, and the copy goes
+// when the last of them expires, so that names seen once do not pile up.
+func TestNamesInterned(t *testing.T) {
+	r := New(Config{Expiry: 1, MaxSeries: -1}, testCanon)
+	a := r.Lookup(KindCounter, strings.Clone("m"), []string{"id:1"})
+	b := r.Lookup(KindCounter, strings.Clone("m"), []string{"id:2"})
+	if unsafe.StringData(a.Name()) != unsafe.StringData(b.Name()) {
+		t.Error("two series of one metric keep two copies of its name")
+	}
+	r.Lookup(KindCounter, "other", nil)
+	r.Flush(func(*Series) bool { return false })
+	r.mu.Lock()
+	left := len(r.names)
+	r.mu.Unlock()
+	if left != 0 {
+		t.Errorf("%d names interned after every series expired, want 0", left)
 	}
 }

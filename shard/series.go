@@ -37,29 +37,26 @@ type Series struct {
 	Counter Counter
 	// dead shares the counter's cache line: a by-name count reads it (Dead) and adds to the
 	// counter, one line for both.
-	dead  atomic.Uint32
-	Gauge Gauge
-
+	dead atomic.Uint32
+	// Lookup entries made for the series' spellings (see Registry.admit).
+	aliases   atomic.Int32
+	Gauge     Gauge
 	Histogram *Histogram
 	Buckets   *Buckets
 	Reservoir *Reservoir
 	Set       *Set
 
-	ns       string
-	kind     Kind
-	overflow bool
-	name     string
-	tags     []string
-	ext      any
+	ns   string
+	name string
+	tags []string
+	ext  any
+	next *Series // owned by the registry's mutex: the next series whose canonical key has the same hash
 
-	// Lookup entries made for the series' spellings and their bytes (see Registry.admit).
-	aliases    atomic.Int32
-	aliasBytes atomic.Int64
-
-	// Owned by the registry's mutex.
-	removed bool
-	// Owned by the flusher.
-	idle int
+	aliasBytes atomic.Int32 // bytes of the spellings the entries keep (see Registry.admit)
+	idle       int32        // owned by the flusher
+	kind       Kind
+	overflow   bool
+	removed    bool // owned by the registry's mutex
 }
 
 // Namespace returns the namespace the series was looked up in (LookupIn), "" for Lookup.
