@@ -79,10 +79,10 @@ type Registry struct {
 	cfg       Config
 
 	mu       sync.Mutex
-	byKey    map[uint64]*Series // hash of the canonical key -> live series, chained by Series.next
+	byKey    map[uint64]*Series  // hash of the canonical key -> live series, chained by Series.next
 	names    map[string]*nameRef // the live series' names, one copy each
-	all      []*Series          // live series in creation order; the flush walks it
-	overflow int                // live overflow series
+	all      []*Series           // live series in creation order; the flush walks it
+	overflow int                 // live overflow series
 	created  uint64
 	expired  uint64
 	revived  uint64
