@@ -57,7 +57,7 @@ func run(ctx context.Context, s settings, stdout, stderr io.Writer) error {
 			r.failf("%v", err)
 		}
 		r.Curve = curvePoints(results, s.CurveOps)
-		addCurve(r, r.Curve)
+		addCurve(r, r.Curve, s.CurveOps, s.CurveBudget)
 	}
 
 	r.Elapsed = time.Since(begin)

@@ -103,8 +103,8 @@ const (
 // curveColors are the lines' colours: statshard, datadog-go.
 var curveColors = [2]string{"#1f77b4", "#d9822b"}
 
-// writeCurveSVG draws the cost curve: CPU-ns per recording (linear y from 0) against the number
-// of series (log x, one tick a decade), a line for statshard and one for datadog-go's faster mode
+// writeCurveSVG draws the cost curve: CPU-ns per recording (log y, whole decades) against the
+// number of series (log x, one tick a decade), a line for statshard and one for datadog-go's faster mode
 // at each point (named in each marker's tooltip), a legend, and a dashed segment at statshard's
 // goal (curveGoal × its cost at 1k series, from 1k to 1M or the largest point) when the 1k point
 // was measured.
@@ -129,29 +129,37 @@ func writeCurveSVG(w io.Writer, title, subtitle string, points []curvePoint) err
 		}
 	}
 	decades := int(math.Ceil(math.Log10(float64(maxSeries))))
-	step := niceStep(maxNs / 5)
-	top := step * math.Ceil(maxNs*1.05/step)
 	x := func(series int) float64 {
 		return curveLeft + (curveRight-curveLeft)*math.Log10(float64(max(series, 1)))/float64(decades)
 	}
-	y := func(ns float64) float64 { return curveBottom - (curveBottom-curveTop)*ns/top }
+	lo, hi := curveRange(points, maxNs)
+	y := func(ns float64) float64 {
+		f := (math.Log10(max(ns, lo)) - math.Log10(lo)) / (math.Log10(hi) - math.Log10(lo))
+		return curveBottom - (curveBottom-curveTop)*f
+	}
 
-	// Grid, ticks and axes.
+	// Grid, ticks and axes: a tick a decade of series; 1, 2 and 5 a decade of CPU-ns.
 	for d := 0; d <= decades; d++ {
 		gx := x(int(math.Pow10(d)))
 		fmt.Fprintf(&b, `<line x1="%.1f" y1="%d" x2="%.1f" y2="%d" stroke="#e5e5e5"/>`+"\n", gx, curveTop, gx, curveBottom)
 		fmt.Fprintf(&b, `<text x="%.1f" y="%d" text-anchor="middle">%s</text>`+"\n", gx, curveBottom+18, count(int(math.Pow10(d))))
 	}
-	for v := 0.0; v <= top+step/2; v += step {
-		gy := y(v)
-		fmt.Fprintf(&b, `<line x1="%d" y1="%.1f" x2="%d" y2="%.1f" stroke="#e5e5e5"/>`+"\n", curveLeft, gy, curveRight, gy)
-		fmt.Fprintf(&b, `<text x="%d" y="%.1f" text-anchor="end">%s</text>`+"\n", curveLeft-6, gy+4, sig3(v))
+	for dec := lo; dec < hi*1.001; dec *= 10 {
+		for _, m := range []float64{1, 2, 5} {
+			v := m * dec
+			if v > hi*1.001 {
+				break
+			}
+			gy := y(v)
+			fmt.Fprintf(&b, `<line x1="%d" y1="%.1f" x2="%d" y2="%.1f" stroke="#e5e5e5"/>`+"\n", curveLeft, gy, curveRight, gy)
+			fmt.Fprintf(&b, `<text x="%d" y="%.1f" text-anchor="end">%g</text>`+"\n", curveLeft-6, gy+4, v)
+		}
 	}
 	fmt.Fprintf(&b, `<line x1="%d" y1="%d" x2="%d" y2="%d" stroke="#333333"/>`+"\n", curveLeft, curveBottom, curveRight, curveBottom)
 	fmt.Fprintf(&b, `<line x1="%d" y1="%d" x2="%d" y2="%d" stroke="#333333"/>`+"\n", curveLeft, curveTop, curveLeft, curveBottom)
 	fmt.Fprintf(&b, `<text x="%d" y="%d" text-anchor="middle">series (distinct tag sets), log scale</text>`+"\n",
 		(curveLeft+curveRight)/2, curveBottom+42)
-	fmt.Fprintf(&b, `<text x="20" y="%d" text-anchor="middle" transform="rotate(-90 20 %d)">CPU-ns per recording (process, all threads)</text>`+"\n",
+	fmt.Fprintf(&b, `<text x="20" y="%d" text-anchor="middle" transform="rotate(-90 20 %d)">CPU-ns per recording (process, all threads), log scale</text>`+"\n",
 		(curveTop+curveBottom)/2, (curveTop+curveBottom)/2)
 
 	if hasGoal {
@@ -207,16 +215,24 @@ func curveValue(p curvePoint, k int) float64 {
 	return p.Datadog
 }
 
-// niceStep returns the smallest of 1, 2 or 5 times a power of ten that is at least v (1 for v ≤ 0).
-func niceStep(v float64) float64 {
-	if v <= 0 {
-		return 1
-	}
-	p := math.Pow10(int(math.Floor(math.Log10(v))))
-	for _, m := range []float64{1, 2, 5, 10} {
-		if m*p >= v*(1-1e-9) {
-			return m * p
+// curveRange returns the y axis of the cost curve: from the power of ten at or below the
+// smallest positive figure to the power of ten at or above maxNs, at least one decade apart.
+func curveRange(points []curvePoint, maxNs float64) (lo, hi float64) {
+	least := maxNs
+	for _, p := range points {
+		for _, v := range []float64{p.Statshard, p.Datadog} {
+			if v > 0 && v < least {
+				least = v
+			}
 		}
 	}
-	return 10 * p
+	if least <= 0 {
+		return 1, 10
+	}
+	lo = math.Pow10(int(math.Floor(math.Log10(least))))
+	hi = math.Pow10(int(math.Ceil(math.Log10(maxNs))))
+	if hi <= lo {
+		hi = lo * 10
+	}
+	return lo, hi
 }
