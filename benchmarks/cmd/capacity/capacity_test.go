@@ -26,11 +26,13 @@ func tiny(t *testing.T) settings {
 	s.MemSeries = 2_000
 	s.StreamClients = []int{1, 3}
 	s.Ladder = ladder{Start: 20_000, Max: 40_000, MaxSteps: 2, Step: 300 * time.Millisecond, Warm: 100 * time.Millisecond}
+	s.CurveSeries, s.CurveRuns, s.CurveOps, s.CurveBudget = []int{1, 100}, 1, 20_000, 200*time.Millisecond
 	return s
 }
 
 // TestRun runs the whole command on tiny settings and checks what it writes: every section in the
-// Markdown, a chart that parses as XML with one bar per figure, and the paths on stdout.
+// Markdown, a chart that parses as XML with one bar per figure, and the paths on stdout (the cost
+// curve's chart is checked by TestRunOnlyCurve).
 func TestRun(t *testing.T) {
 	if !supported {
 		t.Skip("Linux only")
@@ -51,6 +53,7 @@ func TestRun(t *testing.T) {
 		"# statshard capacity", "## Answers", "## Kernel ceilings", "## Recording on one goroutine",
 		"## Memory per series", "## Flush", "## TCP event stream", "## Agent intake",
 		"## Against the ceilings", "| statshard agent |", "Counter.Add (handle)", "(capacity.svg)",
+		"## Cost curve", "(costcurve.svg)",
 	} {
 		if !bytes.Contains(md, []byte(want)) {
 			t.Errorf("capacity.md lacks %q", want)
@@ -71,7 +74,7 @@ func TestRun(t *testing.T) {
 	if got, want := svg.bars, 3+2+4+1; got < want {
 		t.Errorf("got %d bars in the chart, want at least %d", got, want)
 	}
-	for _, want := range []string{"capacity.md", "capacity.svg"} {
+	for _, want := range []string{"capacity.md", "capacity.svg", "costcurve.svg"} {
 		if !strings.Contains(stdout.String(), filepath.Join(s.Out, want)) {
 			t.Errorf("stdout does not say where %s was written:\n%s", want, stdout.String())
 		}

@@ -7,6 +7,7 @@
 //
 //	go -C benchmarks run ./cmd/capacity            # full run, under 5 minutes
 //	go -C benchmarks run ./cmd/capacity -quick     # under a minute, for CI
+//	go -C benchmarks run ./cmd/capacity -only curve   # the cost curve alone, about 2 minutes
 //	(cd benchmarks && go run ./cmd/capacity -out /tmp/cap -duration 5s)
 //
 // `go run ./benchmarks/cmd/capacity` from the root fails ("main module does not contain
@@ -32,9 +33,14 @@
 //     against prometheus/statsd_exporter when its binary is found ($STATSD_EXPORTER, PATH,
 //     $GOPATH/bin or ~/go/bin; skipped and said so otherwise), and the ratio of the two (the
 //     project claims ≥ 5×).
+//   - Cost curve: CPU-ns per by-name counter recording (3 tags, series visited round-robin, flush
+//     and close included) at 1 to 1M series for statshard (MaxSeries -1) and datadog-go v5 with
+//     client-side aggregation (the faster of its basic and extended modes), median of 3 runs, and
+//     statshard's growth from 1k to 1M series (goal ≤ 3×); -quick measures 1, 1k and 100k once.
+//     It adds about 2 minutes to a full run.
 //
-// The tables go to stdout, progress to stderr, and the report to OUT/capacity.md and
-// OUT/capacity.svg (default: out/ in the benchmarks module). The exit status is non-zero only when
+// The tables go to stdout, progress to stderr, and the report to OUT/capacity.md,
+// OUT/capacity.svg and OUT/costcurve.svg (default: out/ in the benchmarks module). The exit status is non-zero only when
 // a measurement could not be made; a missed bar is a finding, not an error. Linux only: it reads
 // /proc.
 package main

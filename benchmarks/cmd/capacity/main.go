@@ -34,10 +34,11 @@ func main() {
 	}
 }
 
-// run measures everything s asks for, prints the tables to stdout, writes capacity.md and
-// capacity.svg into s.Out and says where. A measurement that fails is reported and the others
-// still run; run then returns an error, after writing what it has. A missed performance bar is
-// not an error.
+// run measures everything s asks for (with s.Only "curve", the cost curve alone), prints the
+// tables to stdout, writes capacity.md, capacity.svg (when there are bars) and costcurve.svg (when
+// the curve was measured) into s.Out and says where. A measurement that fails is reported and the
+// others still run; run then returns an error, after writing what it has. A missed performance
+// bar is not an error.
 func run(ctx context.Context, s settings, stdout, stderr io.Writer) error {
 	if !supported {
 		return errUnsupported
@@ -47,6 +48,33 @@ func run(ctx context.Context, s settings, stdout, stderr io.Writer) error {
 	progress := func(format string, args ...any) {
 		fmt.Fprintf(stderr, "capacity: %5.1fs "+format+"\n", append([]any{time.Since(begin).Seconds()}, args...)...)
 	}
+	if s.Only != "curve" {
+		measureCapacity(ctx, r, s, progress)
+	}
+	if len(s.CurveSeries) > 0 {
+		results, err := measureCurve(s.CurveSeries, s.CurveRuns, s.CurveOps, s.CurveBudget, s.CreateBudget, progress)
+		if err != nil {
+			r.failf("%v", err)
+		}
+		r.Curve = curvePoints(results, s.CurveOps)
+		addCurve(r, r.Curve, s.CurveOps, s.CurveBudget)
+	}
+
+	r.Elapsed = time.Since(begin)
+	r.writeText(stdout)
+	written, err := writeOutputs(r, s.Out)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(stdout, "\nwrote %s\n", joinAnd(written))
+	if len(r.Errors) > 0 {
+		return fmt.Errorf("capacity: %d measurement(s) failed: %s", len(r.Errors), strings.Join(r.Errors, "; "))
+	}
+	return nil
+}
+
+// measureCapacity makes every measurement but the cost curve and adds its sections to r.
+func measureCapacity(ctx context.Context, r *report, s settings, progress func(string, ...any)) {
 	l := newLoad(64)
 
 	progress("kernel ceilings: raw sendmmsg and recvmmsg loops, %d × %s each", s.CeilingRuns, s.Rate)
@@ -107,17 +135,6 @@ func run(ctx context.Context, s settings, stdout, stderr io.Writer) error {
 		r.failf("%s", e)
 	}
 	addIntake(r, runs, notes.lines, ceil.Recv)
-
-	r.Elapsed = time.Since(begin)
-	r.writeText(stdout)
-	if err := writeOutputs(r, s.Out); err != nil {
-		return err
-	}
-	fmt.Fprintf(stdout, "\nwrote %s and %s\n", filepath.Join(s.Out, "capacity.md"), filepath.Join(s.Out, "capacity.svg"))
-	if len(r.Errors) > 0 {
-		return fmt.Errorf("capacity: %d measurement(s) failed: %s", len(r.Errors), strings.Join(r.Errors, "; "))
-	}
-	return nil
 }
 
 // intakeNotes are what the intake measurement has to say besides its runs.
@@ -197,22 +214,47 @@ func measureIntake(ctx context.Context, s settings, l load, progress func(string
 	return runs, notes
 }
 
-// writeOutputs writes capacity.md and capacity.svg into dir, creating it.
-func writeOutputs(r *report, dir string) error {
+// writeOutputs writes capacity.md, capacity.svg when r has bars and costcurve.svg when it has a
+// cost curve into dir, creating it, and returns the paths it wrote.
+func writeOutputs(r *report, dir string) ([]string, error) {
 	if err := os.MkdirAll(dir, 0o755); err != nil {
-		return fmt.Errorf("capacity: %w", err)
+		return nil, fmt.Errorf("capacity: %w", err)
 	}
 	var md strings.Builder
 	r.writeMarkdown(&md)
-	if err := os.WriteFile(filepath.Join(dir, "capacity.md"), []byte(md.String()), 0o644); err != nil {
-		return fmt.Errorf("capacity: %w", err)
+	written := []string{filepath.Join(dir, "capacity.md")}
+	if err := os.WriteFile(written[0], []byte(md.String()), 0o644); err != nil {
+		return nil, fmt.Errorf("capacity: %w", err)
 	}
-	f, err := os.Create(filepath.Join(dir, "capacity.svg"))
+	sub := fmt.Sprintf("%s; %s", strings.Join(r.Machine[:min(2, len(r.Machine))], "; "), r.Started.UTC().Format("2006-01-02"))
+	if len(r.Bars) > 0 {
+		p := filepath.Join(dir, "capacity.svg")
+		if err := writeFile(p, func(w io.Writer) error {
+			return writeSVG(w, "statshard capacity: each figure as a fraction of its ceiling on the same machine", sub, r.Bars)
+		}); err != nil {
+			return written, err
+		}
+		written = append(written, p)
+	}
+	if len(r.Curve) > 0 {
+		p := filepath.Join(dir, "costcurve.svg")
+		if err := writeFile(p, func(w io.Writer) error {
+			return writeCurveSVG(w, "CPU-ns per by-name counter recording (3 tags) against series count", sub, r.Curve)
+		}); err != nil {
+			return written, err
+		}
+		written = append(written, p)
+	}
+	return written, nil
+}
+
+// writeFile creates path and writes it with write.
+func writeFile(path string, write func(io.Writer) error) error {
+	f, err := os.Create(path)
 	if err != nil {
 		return fmt.Errorf("capacity: %w", err)
 	}
-	sub := fmt.Sprintf("%s; %s", strings.Join(r.Machine[:min(2, len(r.Machine))], "; "), r.Started.UTC().Format("2006-01-02"))
-	err = writeSVG(f, "statshard capacity: each figure as a fraction of its ceiling on the same machine", sub, r.Bars)
+	err = write(f)
 	if cerr := f.Close(); err == nil {
 		err = cerr
 	}

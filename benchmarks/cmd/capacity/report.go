@@ -18,7 +18,8 @@ type report struct {
 	Headline []string // one sentence per answer to "how much can one core take"
 	Sections []section
 	Bars     []bar
-	Errors   []string // measurements that failed; the run exits non-zero when there are any
+	Curve    []curvePoint // the cost curve, drawn in costcurve.svg; nil when not measured
+	Errors   []string     // measurements that failed; the run exits non-zero when there are any
 }
 
 // section is one table with the prose that says how to read it.

@@ -3,6 +3,7 @@ package main
 import (
 	"fmt"
 	"strconv"
+	"time"
 
 	"github.com/statshard/statshard/agent"
 )
@@ -314,4 +315,67 @@ func joinAnd(parts []string) string {
 		}
 	}
 	return out
+}
+
+// curveGoal is the project's bar for statshard's cost curve: from 1k to 1M series its cost per
+// recording grows at most this many times.
+const curveGoal = 3.0
+
+// addCurve adds the cost-curve section: statshard's and datadog-go's CPU-ns per by-name count
+// against the number of series, and statshard's growth from 1k to 1M series. least and budget
+// are the settings the points were measured with (settings.CurveOps, settings.CurveBudget).
+func addCurve(r *report, points []curvePoint, least int, budget time.Duration) {
+	if len(points) == 0 {
+		return
+	}
+	s := r.add(section{
+		Title: "Cost curve",
+		Intro: fmt.Sprintf("CPU-ns per by-name counter recording (`%s`, 3 tags: env:prod, service:checkout, "+
+			"route:/api/v1/rNNNNN) on one goroutine against the number of series, visited round-robin, each series "+
+			"created by one recording (then a flush) before the timed part. CPU is the whole process's (getrusage, all "+
+			"threads: the clients' own goroutines and the GC included, and the in-process recvmmsg receiver that reads "+
+			"and discards the datagrams on loopback, the same for both clients) from the start of the loop until the "+
+			"client has flushed and closed and the receiver is idle, over the recordings; median of %d run(s), the "+
+			"clients taking turns. Both flush every %s (datadog-go's default aggregation interval). statshard: "+
+			"agent.New with MaxSeries -1 (no cap: its default of 100,000 would fold the larger points into overflow "+
+			"series). datadog-go v5: statsd.New with WithClientSideAggregation (agg) and with "+
+			"WithExtendedClientSideAggregation (ext), each measured; the table and the chart show its faster mode at "+
+			"each point, which favours datadog-go. statshard keeps its series across flushes; datadog-go's aggregator "+
+			"empties its contexts at each flush and creates them again, as it does in a service. Each run makes "+
+			"max(%d, 5 × series) recordings, or as many as %s allow.\n\n![cost curve](costcurve.svg)",
+			curveMetric, points[0].Runs, dur(curveInterval), least, dur(budget)),
+		Columns: []string{"series", "statshard cpu-ns", "datadog-go cpu-ns", "datadog-go mode", "datadog-go / statshard",
+			"recordings per run"},
+	})
+	for _, p := range points {
+		ops := strconv.Itoa(p.Wanted)
+		if p.Ops < p.Wanted {
+			ops = fmt.Sprintf("%d or more (time budget; %d wanted)", p.Ops, p.Wanted)
+		}
+		s.Rows = append(s.Rows, []string{count(p.Series), sig3(p.Statshard), sig3(p.Datadog), p.DatadogMode,
+			fmt.Sprintf("%.2f×", p.Ratio()), ops})
+	}
+	s.Notes = append(s.Notes, curveGrowthNote(points))
+	r.Headline = append(r.Headline, "Cost curve: "+curveGrowthNote(points))
+}
+
+// curveGrowthNote states statshard's growth from 1k to 1M series against the goal, or says which
+// point is missing.
+func curveGrowthNote(points []curvePoint) string {
+	g, ok := growth(points, 1_000, 1_000_000)
+	if !ok {
+		return fmt.Sprintf("statshard's growth from 1k to 1M series (goal ≤ %.0f×) was not measured: this run "+
+			"lacks one of the two points (-quick stops before 1M).", curveGoal)
+	}
+	var a, b float64
+	for _, p := range points {
+		switch p.Series {
+		case 1_000:
+			a = p.Statshard
+		case 1_000_000:
+			b = p.Statshard
+		}
+	}
+	return fmt.Sprintf("statshard's cost grows %.2f× from 1k to 1M series (%s → %s CPU-ns per recording; goal ≤ %.0f×: %s).",
+		g, sig3(a), sig3(b), curveGoal, passMark(g <= curveGoal))
 }

@@ -14,7 +14,7 @@ import (
 // settings are what one run measures and for how long.
 type settings struct {
 	Quick bool
-	Out   string        // directory for capacity.md and capacity.svg
+	Out   string        // directory for capacity.md, capacity.svg and costcurve.svg
 	Step  time.Duration // one intake step, one stream run
 	Rate  time.Duration // one recording loop, one ceiling run
 
@@ -25,6 +25,12 @@ type settings struct {
 	MemSeries     int
 	StreamClients []int
 	Ladder        ladder
+
+	CurveSeries []int         // series counts of the cost curve
+	CurveRuns   int           // timed runs per client and series count; the median is shown
+	CurveOps    int           // least recordings per run (at least 5 rounds of the series)
+	CurveBudget time.Duration // most time one run's recordings may take
+	Only        string        // "curve": measure the cost curve only; empty: everything
 
 	AgentBin    string // prebuilt agent; empty: build it
 	ExporterBin string // statsd_exporter; empty: look for it
@@ -46,6 +52,10 @@ func defaults(quick bool) settings {
 		MemSeries:     100_000,
 		StreamClients: []int{1, 8, 64},
 		Ladder:        ladder{Start: 25_000, Max: 25_600_000, Refine: 3, MaxSteps: 14, Warm: 500 * time.Millisecond},
+		CurveSeries:   []int{1, 10, 100, 1_000, 10_000, 100_000, 1_000_000},
+		CurveRuns:     3,
+		CurveOps:      2_000_000,
+		CurveBudget:   3 * time.Second,
 	}
 	if quick {
 		s.Step, s.Rate = time.Second, 300*time.Millisecond
@@ -54,6 +64,8 @@ func defaults(quick bool) settings {
 		s.FlushBudget = 300 * time.Millisecond
 		s.CreateBudget = 20 * time.Second
 		s.Ladder.Refine, s.Ladder.MaxSteps, s.Ladder.Warm = 0, 11, 200*time.Millisecond
+		s.CurveSeries = []int{1, 1_000, 100_000} // no 1M: its series take seconds to create per run
+		s.CurveRuns, s.CurveOps, s.CurveBudget = 1, 500_000, time.Second
 	}
 	s.Ladder.Step = s.Step
 	return s
@@ -63,12 +75,13 @@ func defaults(quick bool) settings {
 func parseFlags(args []string, stderr io.Writer) (settings, error) {
 	fs := flag.NewFlagSet("capacity", flag.ContinueOnError)
 	fs.SetOutput(stderr)
-	quick := fs.Bool("quick", false, "a run of under a minute, for CI: shorter steps, no 1M-series flush, no refining of the intake rate")
-	out := fs.String("out", "", "directory for capacity.md and capacity.svg (default: out/ in the benchmarks module)")
+	quick := fs.Bool("quick", false, "a run of under a minute, for CI: shorter steps, no 1M-series flush or curve point, one curve run, no refining of the intake rate")
+	out := fs.String("out", "", "directory for capacity.md, capacity.svg and costcurve.svg (default: out/ in the benchmarks module)")
 	step := fs.Duration("duration", 0, "length of each intake step and stream run (default 3s, 1s with -quick)")
 	agentBin := fs.String("agent", "", "statshard agent binary to measure (default: go build github.com/statshard/statshard/cmd/agent)")
 	exporter := fs.String("statsd-exporter", "", "statsd_exporter binary (default: $STATSD_EXPORTER, PATH, $GOPATH/bin, ~/go/bin)")
 	noPeer := fs.Bool("no-peer", false, "do not measure statsd_exporter")
+	only := fs.String("only", "", `"curve": measure only the cost curve (with -quick: 1 run of 1, 1k and 100k series)`)
 	fs.Usage = func() {
 		fmt.Fprintf(fs.Output(), "usage, from the repository root: go -C benchmarks run ./cmd/capacity [flags]\n\n")
 		fs.PrintDefaults()
@@ -91,6 +104,10 @@ func parseFlags(args []string, stderr io.Writer) (settings, error) {
 		s.Out = filepath.Join(benchmarksDir(), "out")
 	}
 	s.AgentBin, s.ExporterBin, s.NoPeer = *agentBin, *exporter, *noPeer
+	if *only != "" && *only != "curve" {
+		return settings{}, fmt.Errorf("capacity: -only %q: the only section that runs alone is \"curve\"", *only)
+	}
+	s.Only = *only
 	return s, nil
 }
 

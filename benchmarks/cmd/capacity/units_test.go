@@ -244,6 +244,18 @@ func TestParseFlags(t *testing.T) {
 	if full.FlushSeries[len(full.FlushSeries)-1] != 1_000_000 || full.Step != 3*time.Second {
 		t.Errorf("got default flush sizes %v and step %s, want up to 1M and 3s", full.FlushSeries, full.Step)
 	}
+	if got := s.CurveSeries; got[len(got)-1] >= 1_000_000 || s.CurveRuns != 1 {
+		t.Errorf("-quick: got curve %v with %d runs, want no 1M point and 1 run", got, s.CurveRuns)
+	}
+	if got := full.CurveSeries; len(got) != 7 || got[0] != 1 || got[6] != 1_000_000 || full.CurveRuns != 3 || full.Only != "" {
+		t.Errorf("got curve %v with %d runs, only %q; want 1 to 1M, 3 runs, everything", got, full.CurveRuns, full.Only)
+	}
+	if o, err := parseFlags([]string{"-only", "curve"}, &bytes.Buffer{}); err != nil || o.Only != "curve" {
+		t.Errorf("-only curve: got %q, %v", o.Only, err)
+	}
+	if _, err := parseFlags([]string{"-only", "flush"}, &bytes.Buffer{}); err == nil {
+		t.Error("got no error for -only flush")
+	}
 	if _, err := parseFlags([]string{"extra"}, &bytes.Buffer{}); err == nil {
 		t.Error("got no error for a stray argument")
 	}
