@@ -91,28 +91,50 @@ func TestSpellingFlood(t *testing.T) {
 	}
 }
 
-// TestMemoryPerSeries bounds the live heap one counter series costs at 100,000 series, as the
-// capacity command measures it (docs/perf.md has the figures and where the bytes go): a ratchet,
-// so that a change that makes series fatter fails here rather than in a user's memory graph.
+// TestMemoryPerSeries bounds the live heap one series costs at 100,000 series of each kind, as
+// the capacity command measures it (docs/perf.md has the figures and where the bytes go): a
+// ratchet, so that a change that makes series fatter fails here rather than in a user's memory
+// graph.
 func TestMemoryPerSeries(t *testing.T) {
 	if raceEnabled || testing.Short() {
 		t.Skip("heap figures are not meaningful under -race; slow with -short")
 	}
-	const n, limit = 100_000, 440
-	h0 := heapAlloc()
-	r, err := New(Config{Interval: time.Hour, MaxSeries: -1, Expiry: -1, Statsd: StatsdConfig{Address: "off"}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer r.Close()
-	h0 = max(h0, heapAlloc())
-	for i := range n {
-		r.Counter("capacity.mem", "id:"+strconv.Itoa(i)).Add(1)
-	}
-	per := (float64(heapAlloc()) - float64(h0)) / n
-	runtime.KeepAlive(r)
-	t.Logf("%.0f B per counter series", per)
-	if per > limit {
-		t.Errorf("%.0f B of heap per counter series, want ≤ %d", per, limit)
+	five := [...]float64{0.001, 0.01, 0.02, 0.1, 1.5}
+	for _, k := range []struct {
+		name  string
+		limit float64
+		make  func(r *Recorder, tag string)
+	}{
+		{"counter", 440, func(r *Recorder, tag string) { r.Counter("capacity.mem", tag).Add(1) }},
+		{"gauge", 440, func(r *Recorder, tag string) { r.Gauge("capacity.mem", tag).Set(1) }},
+		{"histogram (5 values)", 600, func(r *Recorder, tag string) {
+			h := r.Histogram("capacity.mem", tag)
+			for _, v := range five {
+				h.Observe(v)
+			}
+		}},
+		{"distribution (5 values)", 720, func(r *Recorder, tag string) {
+			h := r.Distribution("capacity.mem", tag)
+			for _, v := range five {
+				h.Observe(v)
+			}
+		}},
+	} {
+		const n = 100_000
+		r, err := New(Config{Interval: time.Hour, MaxSeries: -1, Expiry: -1, Statsd: StatsdConfig{Address: "off"}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		h0 := heapAlloc()
+		for i := range n {
+			k.make(r, "id:"+strconv.Itoa(i))
+		}
+		per := (float64(heapAlloc()) - float64(h0)) / n
+		runtime.KeepAlive(r)
+		r.Close()
+		t.Logf("%s: %.0f B per series", k.name, per)
+		if per > k.limit {
+			t.Errorf("%s: %.0f B of heap per series, want ≤ %.0f", k.name, per, k.limit)
+		}
 	}
 }

@@ -1,8 +1,10 @@
 package shard
 
 import (
+	"cmp"
 	"math"
 	"math/bits"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"unsafe"
@@ -27,8 +29,11 @@ import (
 // [Min, Max]. Counters live in chunks of 40 uint64 (320 bytes), one per octave and sign, allocated
 // the first time a value falls in that octave and published with a compare-and-swap, so
 // concurrent first touches are safe. Each sign costs one 896-byte chunk table, allocated on its
-// first value: a series that never sees a negative value pays nothing for them. A typical latency
-// histogram spanning 6 decades (20 octaves) holds 64 + 896 + 20·320 = 7,360 bytes; the hard
+// first value: a series that never sees a negative value pays nothing for them. Before any of
+// that, the first 8 distinct bins of each interval are counted in words of the struct itself (see
+// Histogram.inline), so a histogram that sees few distinct values an interval holds 144 bytes and
+// no chunk. A latency histogram spanning 6 decades (20 octaves) holds 144 + 896 + 20·320 = 7,440
+// bytes; the hard
 // maximum, every octave of both signs touched, is histMaxBytes = 68,416 bytes. Bounded memory is
 // why the range is clamped: a sketch over every float64 exponent could need 1.3 MB.
 //
@@ -50,6 +55,12 @@ import (
 // observations in flight during that Swap). If a torn snapshot has bins but no valid Min/Max,
 // Swap takes them from the outermost bins, so Min <= Max whenever Count > 0.
 type Histogram struct {
+	// The first histInline distinct bins of each interval are counted here, without a chunk:
+	// each word packs a bin (its inlineKey, in the top 16 bits; 0 for a free word) and its count
+	// for the interval. Words fill in order and keep their bin until Swap frees them, so a bin
+	// is in one word, except that an observation racing a Swap may take a second word for its
+	// bin: Swap adds the two.
+	inline  [histInline]atomic.Uint64
 	sides   [2]atomic.Pointer[histSide] // [0] positive, [1] negative (mirrored)
 	min     atomic.Uint64               // float64 bits XOR histPosInf: the zero value means +Inf
 	max     atomic.Uint64               // float64 bits XOR histNegInf: the zero value means -Inf
@@ -59,6 +70,7 @@ type Histogram struct {
 
 	owner     atomic.Uint64               // stackHint of the goroutine that observed last, >> 13
 	contended atomic.Uint32               // contended updates since the last Swap (stripe.go)
+	spilled   atomic.Uint32               // set when an observation found no inline word this interval
 	striped   atomic.Pointer[histStripes] // set once contention makes the histogram stripe
 }
 
@@ -91,6 +103,77 @@ const (
 	histNegInf = 0xfff0000000000000
 )
 
+// Inline bins (see Histogram.inline). A series that sees a few distinct values an interval, as
+// most do at high cardinality, then needs no chunk table and no chunk: 144 bytes in all rather than
+// 80 + 896 + 320 per octave touched. A histogram that sees more distinct bins in one interval
+// marks itself spilled at the first value that finds no word, and counts in its chunks from then
+// until the next Swap: one load more per observation. An observation is counted inline only while its bin's count
+// stays below histInlineMax, so the count never reaches the key bits; past that, and for weights
+// of histInlineMax or more, it goes to the bin's chunk, and Swap adds the two.
+const (
+	histInline    = 8
+	histInlineMax = 1 << 46
+	histCountBits = 48
+	histCountMask = 1<<histCountBits - 1
+)
+
+// inlineKey is a bin's packed key: 1 + octave·histSubs + bin, plus 1<<15 for negative values.
+func inlineKey(sign uint64, oct, sub int) uint64 {
+	return uint64(1+oct*histSubs+sub) | sign<<15
+}
+
+// binKey turns an inline key into a snapshot bin key.
+func binKey(k uint64) int32 {
+	if k&(1<<15) != 0 {
+		return -int32(k &^ (1 << 15))
+	}
+	return int32(k)
+}
+
+// observeInline counts n in the inline word of key, taking a free word for it if it has none.
+// It returns false when the bin has no word and none is free, or its word's count is near full.
+func (h *Histogram) observeInline(key, n uint64) bool {
+	for i := range h.inline {
+		w := &h.inline[i]
+		for {
+			old := w.Load()
+			if old == 0 {
+				if w.CompareAndSwap(0, key<<histCountBits|n) {
+					return true
+				}
+				continue // another bin took the word, or the same one: look again
+			}
+			if old>>histCountBits != key {
+				break
+			}
+			if old&histCountMask+n >= histInlineMax {
+				return false
+			}
+			if w.CompareAndSwap(old, old+n) {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// drainInline moves the inline counts into s's bins (unsorted; swap sorts them in) and frees
+// every word, so that each interval's first histInline distinct bins are counted inline, not the
+// histogram's first ever. Each word is taken and freed with one compare-and-swap, so an
+// observation racing it lands either here or, in a word it takes again, in the next snapshot.
+func (h *Histogram) drainInline(s *HistogramSnapshot) {
+	for i := range h.inline {
+		w := &h.inline[i]
+		old := w.Load()
+		for old != 0 && !w.CompareAndSwap(old, 0) {
+			old = w.Load()
+		}
+		if n := old & histCountMask; n != 0 {
+			s.bins = append(s.bins, histBin{key: binKey(old >> histCountBits), n: n})
+		}
+	}
+}
+
 // histChunk counts one octave of one sign.
 type histChunk [histSubs]atomic.Uint64
 
@@ -105,7 +188,7 @@ type histSide struct {
 // on 64-bit, a class), a chunk table per sign (848 bytes, class 896) and each chunk (320, a class).
 // histogram_test.go checks the sizes and the heap actually allocated.
 const (
-	histStructBytes = 80
+	histStructBytes = 144
 	histSideBytes   = 896
 	histChunkBytes  = 320
 	histMaxBytes    = histStructBytes + 2*(histSideBytes+histOctaves*histChunkBytes)
@@ -205,6 +288,14 @@ func (h *Histogram) observe(v float64, n uint64, top bool) {
 	sub := int(histMap.sub[(b>>histFineShift)&(1<<histFineBits-1)])
 	if oct >= histOctaves {
 		oct, sub = histOctaves-1, histSubs-1
+	}
+	if n < histInlineMax && h.spilled.Load() == 0 {
+		if h.observeInline(inlineKey(b>>63, oct, sub), n) {
+			return
+		}
+		// The words are taken by other bins: until the next Swap every observation goes to the
+		// chunks, without a scan, even of a bin that has a word (Swap adds the two).
+		h.spilled.Store(1)
 	}
 	sd := h.sides[b>>63].Load()
 	if sd == nil {
@@ -324,6 +415,12 @@ func (h *Histogram) swap(s *HistogramSnapshot) {
 	if sd := h.sides[0].Load(); sd != nil {
 		sd.drainPos(s)
 	}
+	chunked := len(s.bins)
+	h.spilled.Store(0)
+	h.drainInline(s)
+	if len(s.bins) > chunked {
+		s.sortBins()
+	}
 	// Observe updates min, max and sum before its bin, and Swap takes them after the bins, so a
 	// value counted here has almost always reached them too. A value in flight during the Swap may
 	// still leave its extremes or sum in the other snapshot; the fallback below at least keeps
@@ -391,6 +488,21 @@ func (sd *histSide) drainNeg(s *HistogramSnapshot) {
 			}
 		}
 	}
+}
+
+// sortBins puts bins appended out of order (the inline ones) in key order and adds up bins that
+// appear twice (a bin whose inline count was near full also counted in its chunk).
+func (s *HistogramSnapshot) sortBins() {
+	slices.SortFunc(s.bins, func(a, b histBin) int { return cmp.Compare(a.key, b.key) })
+	out := s.bins[:1]
+	for _, b := range s.bins[1:] {
+		if last := &out[len(out)-1]; last.key == b.key {
+			last.n += b.n
+			continue
+		}
+		out = append(out, b)
+	}
+	s.bins = out
 }
 
 // HistogramSnapshot is what a Histogram recorded in one interval. The zero value is an empty

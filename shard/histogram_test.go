@@ -336,6 +336,84 @@ func TestHistogramSwapReuses(t *testing.T) {
 	}
 }
 
+// noInline takes every inline word of h for bins no test observes (the negative top octave), so
+// that what h observes next goes to its chunks.
+func noInline(h *Histogram) {
+	for i := range h.inline {
+		h.inline[i].Store(inlineKey(1, histOctaves-1, i) << histCountBits)
+	}
+}
+
+// chunksOnly keeps h counting in its chunks: noInline again after every Swap, which frees the
+// words.
+func chunksOnly(h *Histogram, s *HistogramSnapshot) {
+	h.Swap(s)
+	noInline(h)
+}
+
+// TestHistogramInline: the first histInline distinct bins are counted without chunks, and a
+// histogram whose values spill past them, or whose inline counts near their limit, reports
+// exactly what one counting only in chunks reports.
+func TestHistogramInline(t *testing.T) {
+	var few Histogram
+	for _, v := range []float64{0.001, 0.01, 0.02, 0.1, 1.5, 1.5, -3} {
+		few.Observe(v)
+	}
+	if few.sides[0].Load() != nil || few.sides[1].Load() != nil {
+		t.Error("a histogram of 6 distinct bins allocated a chunk table")
+	}
+	for _, vs := range [][]float64{
+		{0.001, 0.01, 0.02, 0.1, 1.5, 1.5, -3},
+		histSeq(10_000, 21, func(r *rand.Rand) float64 { return math.Exp(r.NormFloat64()*3) - 2 }),
+	} {
+		var mixed, chunked Histogram
+		noInline(&chunked)
+		for _, v := range vs {
+			mixed.Observe(v)
+			chunked.Observe(v)
+		}
+		var a, b HistogramSnapshot
+		mixed.Swap(&a)
+		chunksOnly(&chunked, &b)
+		if !slices.Equal(a.bins, b.bins) || a.Count != b.Count {
+			t.Errorf("%d values: inline bins %v, chunks only %v", len(vs), head(a.bins), head(b.bins))
+		}
+	}
+	// A word near its limit sends the bin's next counts to its chunk; Swap adds both.
+	var h Histogram
+	h.Observe(2)
+	h.inline[0].Add(histInlineMax - 2)
+	h.ObserveN(2, 5)
+	h.Observe(2)
+	var s HistogramSnapshot
+	h.Swap(&s)
+	if s.numBins() != 1 || s.Count != histInlineMax-1+5+1 {
+		t.Errorf("near-full word: %d bins, count %d, want 1 bin of %d", s.numBins(), s.Count, uint64(histInlineMax+5))
+	}
+	h.Observe(2)
+	h.Swap(&s)
+	if s.Count != 1 {
+		t.Errorf("after the Swap: count %d, want 1", s.Count)
+	}
+	// Each interval's first bins are counted inline, not the histogram's first ever: a series
+	// whose few values change from one interval to the next never needs a chunk.
+	var moving Histogram
+	for i := range 50 {
+		for j := range 5 {
+			moving.Observe(math.Ldexp(1+float64(j)*0.2, i%30))
+		}
+		moving.Swap(&s)
+		if s.Count != 5 || s.numBins() != 5 {
+			t.Fatalf("interval %d: %d values in %d bins, want 5 in 5", i, s.Count, s.numBins())
+		}
+	}
+	if moving.sides[0].Load() != nil {
+		t.Error("a histogram of 5 distinct values an interval allocated chunks over 50 intervals")
+	}
+}
+
+func head(bs []histBin) []histBin { return bs[:min(len(bs), 6)] }
+
 // TestHistogramTouched checks the bookkeeping that lets Swap skip quiet chunks: one bit per
 // octave that recorded something, cleared by Swap.
 func TestHistogramTouched(t *testing.T) {
@@ -349,6 +427,7 @@ func TestHistogramTouched(t *testing.T) {
 		return n
 	}
 	var h Histogram
+	noInline(&h)
 	for _, v := range []float64{1, 1.5, 3, 1e6, 1e6, -2e-9, 0} {
 		h.Observe(v)
 	}

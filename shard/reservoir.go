@@ -19,8 +19,8 @@ const DefaultReservoirCap = 1024
 //
 // Observe holds a mutex for a counter increment, one draw from math/rand/v2's per-thread generator
 // and one store; NaN and ±Inf skip the lock. Memory is at most two buffers of Cap values and
-// weights, 12 bytes each: Swap hands the filled buffers out and the previous ones in, so steady
-// state allocates nothing.
+// weights, 12 bytes each, grown as an interval brings values (8, 16, ... up to Cap): Swap hands
+// the filled buffers out and the previous ones in, so steady state allocates nothing.
 //
 // A reservoir whose mutex is found taken stripe.go's stripeAfter times in one interval becomes
 // striped: each goroutine then observes into one of 2·GOMAXPROCS (8 to 64) sub-reservoirs of Cap
@@ -95,8 +95,8 @@ func (r *Reservoir) keep(v float64, n uint32) {
 	if len(r.kept) < cap(r.kept) {
 		r.kept = append(r.kept, v)
 		r.wts = append(r.wts, n)
-	} else if r.kept == nil {
-		r.fill(v, n)
+	} else if len(r.kept) < r.limit() {
+		r.grow(v, n)
 	} else if j := rand.Uint64N(r.events); j < uint64(len(r.kept)) {
 		// Algorithm R: the events-th observation replaces a random slot with probability
 		// len/events, which keeps every observation seen so far in the sample with the same
@@ -122,16 +122,29 @@ func (r *Reservoir) contend() {
 	r.striped.CompareAndSwap(nil, st)
 }
 
-// fill allocates the sample buffers on the first value. Called with r.mu held.
-func (r *Reservoir) fill(v float64, w uint32) {
-	n := r.Cap
-	if n <= 0 {
-		n = DefaultReservoirCap
+// limit returns the most values the reservoir keeps.
+func (r *Reservoir) limit() int {
+	if r.Cap <= 0 {
+		return DefaultReservoirCap
 	}
-	r.kept = make([]float64, 1, n)
-	r.kept[0] = v
-	r.wts = make([]uint32, 1, n)
-	r.wts[0] = w
+	return r.Cap
+}
+
+// reservoirFirst is the capacity of a reservoir's buffers on its first value.
+const reservoirFirst = 8
+
+// grow adds v, of weight w, to full buffers below the limit, doubling them (at most to the limit).
+// The buffers grow with the values an interval brings, not to Cap on the first value: a series
+// that sees a few values an interval keeps a few, where 100,000 of them allocated up front cost
+// 12 KiB each. Swap hands the buffers back, so an interval like the last allocates nothing.
+// Called with r.mu held.
+func (r *Reservoir) grow(v float64, w uint32) {
+	n := min(max(2*cap(r.kept), reservoirFirst), r.limit())
+	kept := make([]float64, len(r.kept), n)
+	copy(kept, r.kept)
+	wts := make([]uint32, len(r.wts), n)
+	copy(wts, r.wts)
+	r.kept, r.wts = append(kept, v), append(wts, w)
 }
 
 // ReservoirSnapshot is what Reservoir.Swap took out of a reservoir: one interval's sample. Its
