@@ -23,12 +23,13 @@ type exporter struct {
 
 	// Pipelining: while the flush encodes, a sender goroutine sends the payloads already packed,
 	// so encoding and the send syscalls overlap on two cores (see handoff). nil without a socket.
-	sendq    chan [][]byte
-	sentq    chan [][]byte
+	sendq    chan *batch
+	sentq    chan *batch
 	sendDone chan struct{}
-	free     [][][]byte // batches not in flight
+	free     []*batch // batches not in flight
 	inflight int
-	handed   int // payloads of the current flush handed to the sender
+	handed   int    // payloads of the packer's current chunk handed off
+	spare    []byte // with Statsd.Writer or Address "off": the chunk packed before the current one
 
 	mu       sync.Mutex
 	closed   bool
@@ -85,11 +86,11 @@ func newExporter(c *resolved) (*exporter, error) {
 		}
 		e.writer = w
 		const depth = 4
-		e.sendq = make(chan [][]byte, depth)
-		e.sentq = make(chan [][]byte, depth)
+		e.sendq = make(chan *batch, depth)
+		e.sentq = make(chan *batch, depth)
 		e.sendDone = make(chan struct{})
 		for range depth {
-			e.free = append(e.free, make([][]byte, 0, handoffBatch))
+			e.free = append(e.free, &batch{payloads: make([][]byte, 0, handoffBatch)})
 		}
 		go e.sender()
 	}
@@ -99,13 +100,28 @@ func newExporter(c *resolved) (*exporter, error) {
 // handoffBatch is how many packed payloads go to the sender at a time: one sendmmsg call's worth.
 const handoffBatch = 64
 
+// chunkSlack is what a packing chunk holds beyond a batch of full payloads: what the series packed
+// last adds past the batch before the next handoff, up to a full reservoir's lines (~70 KiB).
+const chunkSlack = 128 << 10
+
+// batch is payloads handed to the sender and the chunk of the flush buffer they are slices of.
+// The flush packs into one chunk at a time and rotates to another after each batch (see
+// statsd.Packer.Rotate), so a flush's memory is the chunks in flight, not every line it sends: a
+// single buffer grown to hold 3.6 M distribution lines (250 MB) spent more time in growslice's
+// copies than in encoding.
+type batch struct {
+	payloads [][]byte
+	chunk    []byte
+}
+
 // sender sends the batches the flush hands off and gives them back for reuse.
 func (e *exporter) sender() {
 	defer close(e.sendDone)
 	for b := range e.sendq {
-		e.writer.Write(b)
-		clear(b) // do not keep the flush buffer reachable
-		e.sentq <- b[:0]
+		e.writer.Write(b.payloads)
+		clear(b.payloads)
+		b.payloads = b.payloads[:0]
+		e.sentq <- b
 	}
 }
 
@@ -122,19 +138,56 @@ func (e *exporter) close() error {
 	return nil
 }
 
-// handoff gives the sender every full batch of payloads packed so far. Called between series.
+// handoff gives the sender the payloads packed so far once they make a batch, and packing goes on
+// in the chunk of a batch already sent. Without a socket, the payloads go to Statsd.Writer now, or
+// nowhere with Address "off". Called between series.
 func (e *exporter) handoff() {
-	for e.packer.NumClosed()-e.handed >= handoffBatch {
-		var b [][]byte
-		if n := len(e.free); n > 0 {
-			b, e.free = e.free[n-1], e.free[:n-1]
-		} else {
-			b = <-e.sentq // all batches in flight: wait for one, which paces encoding to sending
-			e.inflight--
+	if e.packer.NumClosed()-e.handed < handoffBatch {
+		return
+	}
+	if e.sendq == nil {
+		closed, _ := e.packer.Closed(e.payloads[:0], e.handed)
+		e.writePayloads(closed)
+		clear(closed)
+		e.handed = 0
+		e.spare = e.packer.Rotate(e.chunkFor(e.spare))
+		return
+	}
+	var b *batch
+	if n := len(e.free); n > 0 {
+		b, e.free = e.free[n-1], e.free[:n-1]
+	} else {
+		b = <-e.sentq // all batches in flight: wait for one, which paces encoding to sending
+		e.inflight--
+	}
+	b.payloads, _ = e.packer.Closed(b.payloads, e.handed)
+	e.handed = 0
+	b.chunk = e.packer.Rotate(e.chunkFor(b.chunk))
+	e.inflight++
+	e.sendq <- b
+}
+
+// chunkFor returns a chunk to pack into: c emptied, or a new one the size of a batch of payloads
+// and chunkSlack.
+func (e *exporter) chunkFor(c []byte) []byte {
+	if cap(c) == 0 {
+		return make([]byte, 0, handoffBatch*e.cfg.maxPkt+chunkSlack)
+	}
+	return c[:0]
+}
+
+// writePayloads writes payloads to Statsd.Writer, each with a final '\n'; it does nothing without
+// one (Address "off").
+func (e *exporter) writePayloads(payloads [][]byte) {
+	w := e.cfg.Statsd.Writer
+	if w == nil {
+		return
+	}
+	for _, p := range payloads {
+		e.scratch = append(append(e.scratch[:0], p...), '\n')
+		if _, err := w.Write(e.scratch); err != nil {
+			e.writeErrs.Add(1)
 		}
-		b, e.handed = e.packer.Closed(b, e.handed)
-		e.inflight++
-		e.sendq <- b
 	}
 }
 
@@ -168,9 +221,7 @@ func (e *exporter) flush(r *Recorder) {
 	if e.visit == nil {
 		e.visit = func(s *shard.Series) bool {
 			active := e.emit(s)
-			if e.sendq != nil {
-				e.handoff()
-			}
+			e.handoff()
 			return active
 		}
 	}
@@ -260,15 +311,7 @@ func (e *exporter) keepBuf(b []byte) {
 // upstream's state since before.
 func (e *exporter) send(payloads [][]byte, before netio.WriterStats) {
 	if w := e.cfg.Statsd.Writer; w != nil {
-		if len(payloads) == 0 {
-			return
-		}
-		for _, p := range payloads {
-			e.scratch = append(append(e.scratch[:0], p...), '\n')
-			if _, err := w.Write(e.scratch); err != nil {
-				e.writeErrs.Add(1)
-			}
-		}
+		e.writePayloads(payloads)
 		if f, ok := w.(interface{ Flush() error }); ok {
 			if err := f.Flush(); err != nil {
 				e.writeErrs.Add(1)

@@ -1,6 +1,7 @@
 package agent
 
 import (
+	"bytes"
 	"runtime"
 	"strconv"
 	"strings"
@@ -136,5 +137,44 @@ func TestMemoryPerSeries(t *testing.T) {
 		if per > k.limit {
 			t.Errorf("%s: %.0f B of heap per series, want ≤ %.0f", k.name, per, k.limit)
 		}
+	}
+}
+
+// lineCounter is a Statsd.Writer that counts lines and keeps nothing.
+type lineCounter struct{ lines int }
+
+func (c *lineCounter) Write(p []byte) (int, error) {
+	c.lines += bytes.Count(p, []byte{'\n'})
+	return len(p), nil
+}
+
+// TestFlushMemoryBounded: a flush of 400,000 distribution lines (14 MiB) holds a few chunks of
+// payloads at a time, not every line it sends (a single buffer grew to hold them all: 63 MiB
+// allocated with its copies), and sends every line.
+func TestFlushMemoryBounded(t *testing.T) {
+	if raceEnabled || testing.Short() {
+		t.Skip("slow under -race; -short")
+	}
+	const series, per = 1000, 400
+	w := &lineCounter{}
+	r, err := New(Config{Interval: time.Hour, Statsd: StatsdConfig{Writer: w}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer r.Close()
+	for i := range series * per {
+		r.ObserveDistribution("flush.mem", float64(i), "id:"+strconv.Itoa(i%series))
+	}
+	var before, after runtime.MemStats
+	runtime.ReadMemStats(&before)
+	r.Flush()
+	runtime.ReadMemStats(&after)
+	if w.lines != series*per {
+		t.Errorf("sent %d lines, want %d", w.lines, series*per)
+	}
+	// The first flush grows its first chunk (kept for the next flush) and allocates the others,
+	// 640 KiB each with 8 KiB payloads: about 3 MiB for 14 MiB of lines.
+	if got := after.TotalAlloc - before.TotalAlloc; got > 4<<20 {
+		t.Errorf("the flush allocated %d KiB, want ≤ 4 MiB: its buffer grows with the lines", got>>10)
 	}
 }

@@ -126,6 +126,21 @@ func (p *Packer) Closed(dst [][]byte, from int) ([][]byte, int) {
 	return dst, len(p.ends)
 }
 
+// Rotate moves packing into buf[:0] and returns the buffer packed so far, which then holds only
+// closed payloads: call it once every closed payload has been taken (Closed), and keep the returned
+// buffer until they are sent. The open payload, if any, moves to buf; payload counts restart, so
+// Closed and Payloads then count from 0 again, while Lines and Dropped go on adding up. Rotating
+// after each batch handed to a sender bounds a packing's memory by the batches in flight, however
+// many lines it packs, and no line is copied more than the open payload's.
+func (p *Packer) Rotate(buf []byte) []byte {
+	old, start := p.buf, p.start
+	buf = append(buf[:0], old[start:]...)
+	p.mark -= start
+	p.buf, p.start = buf, 0
+	p.ends = p.ends[:0]
+	return old[:start]
+}
+
 // Bytes returns the underlying buffer, every kept line followed by '\n',
 // for example to give it back to a pool once the payloads are sent.
 func (p *Packer) Bytes() []byte { return p.buf }

@@ -290,3 +290,50 @@ func TestPackerClosed(t *testing.T) {
 		t.Errorf("Closed from the last count returned %d payloads, want 0", len(got))
 	}
 }
+
+// TestPackerRotate packs through Rotate after every few closed payloads, as the exporter does
+// after each batch, and checks that the payloads are those of one packing into one buffer, each
+// intact in its own chunk after packing went on, and that chunks stay the size of a batch.
+func TestPackerRotate(t *testing.T) {
+	var whole Packer
+	whole.Max = 40
+	var p Packer
+	p.Max = 40
+	var got []string
+	var chunks [][]byte
+	n := 0
+	for i := range 500 {
+		line := fmt.Sprintf("m%d:%d|c|#t:%s", i%7, i, strings.Repeat("x", i%13))
+		whole.End(append(whole.Begin(), line...))
+		p.End(append(p.Begin(), line...))
+		var closed [][]byte
+		if closed, n = p.Closed(nil, n); len(closed) >= 3 {
+			for _, c := range closed {
+				got = append(got, string(c))
+			}
+			chunks = append(chunks, p.Rotate(make([]byte, 0, 64)))
+			n = 0
+			if c := cap(p.Bytes()); c > 8*40 {
+				t.Fatalf("after a rotation the buffer holds %d bytes, want about one open payload", c)
+			}
+		}
+	}
+	for _, c := range p.Payloads(nil) {
+		got = append(got, string(c))
+	}
+	var want []string
+	for _, c := range whole.Payloads(nil) {
+		want = append(want, string(c))
+	}
+	if !slices.Equal(got, want) {
+		t.Fatalf("rotated packing: %d payloads, want %d as one buffer packs them\n got %q\nwant %q", len(got), len(want), got[:3], want[:3])
+	}
+	if p.Lines() != whole.Lines() {
+		t.Errorf("Lines %d after rotations, want %d", p.Lines(), whole.Lines())
+	}
+	for i, c := range chunks {
+		if len(c) > 0 && c[len(c)-1] != '\n' {
+			t.Errorf("chunk %d does not end at a line boundary: %q", i, c)
+		}
+	}
+}
