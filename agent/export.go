@@ -4,6 +4,7 @@ import (
 	"cmp"
 	"fmt"
 	"math"
+	"math/bits"
 	"math/rand/v2"
 	"slices"
 	"sync"
@@ -43,6 +44,7 @@ type exporter struct {
 	bsnap    shard.BucketsSnapshot
 	rsnap    shard.ReservoirSnapshot
 	weighted []weightedValue // a distribution's sample being sent
+	groups   valueGroups
 	vals     []float64       // the values of one multi-value line
 	setVals  []string
 	line     statsd.Line
@@ -578,6 +580,18 @@ func (e *exporter) putSamples(l *statsd.Line, r *shard.ReservoirSnapshot) {
 			prev = next
 		}
 	}
+	if n := len(ws); n > 1 && e.cfg.Statsd.MultiValue {
+		// Only with MultiValue: a receiver that takes DogStatsD 1.1 lines honours rates on |d
+		// (the Datadog Agent, statsd_exporter); telegraf reads a |d line as one point whatever
+		// its rate, so without MultiValue every observation keeps its own line.
+		ws = e.groups.merge(ws)
+		if len(ws) < n {
+			same = true
+			for _, x := range ws {
+				same = same && x.w == ws[0].w
+			}
+		}
+	}
 	e.weighted = ws
 	if !e.cfg.Statsd.MultiValue {
 		for _, x := range ws {
@@ -613,4 +627,42 @@ func (e *exporter) putSamples(l *statsd.Line, r *shard.ReservoirSnapshot) {
 type weightedValue struct {
 	v float64
 	w uint64
+}
+
+// valueGroups merges the equal values of a distribution's sample, so that a value observed k
+// times in an interval goes out once with weight k (at rate 1/k, which receivers that honour
+// rates on |d read back as exactly k values) instead of k times. Nothing is approximated: the
+// values and their counts are those observed. Distributions of integers (sizes, counts,
+// milliseconds) repeat values often; continuous ones pay a hash probe per value. Used with
+// StatsdConfig.MultiValue only (see putSamples).
+type valueGroups struct {
+	keys []uint64 // float64 bits + 1 of the value at each slot; 0 is free
+	at   []int32  // the slot's index in the merged sample
+}
+
+// merge returns ws with its equal values merged, in first-seen order, summing their weights.
+func (g *valueGroups) merge(ws []weightedValue) []weightedValue {
+	size := 1 << bits.Len(uint(2*len(ws)-1))
+	if cap(g.keys) < size {
+		g.keys, g.at = make([]uint64, size), make([]int32, size)
+	}
+	keys, at := g.keys[:size], g.at[:size]
+	clear(keys)
+	mask := uint64(size - 1)
+	out := 0
+	for _, x := range ws {
+		k := math.Float64bits(x.v) + 1
+		i := (k * 0x9E3779B97F4A7C15) >> 32 & mask
+		for keys[i] != 0 && keys[i] != k {
+			i = (i + 1) & mask
+		}
+		if keys[i] == k {
+			ws[at[i]].w += x.w
+			continue
+		}
+		keys[i], at[i] = k, int32(out)
+		ws[out] = x
+		out++
+	}
+	return ws[:out]
 }

@@ -3,6 +3,7 @@ package agent
 import (
 	"fmt"
 	"math"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -544,4 +545,80 @@ func TestOriginFieldsKeptApartAndForwarded(t *testing.T) {
 		"o:5|c|card:high",
 		"o:6|c|c:abc|e:x|card:low",
 	})
+}
+
+// TestRepeatedValuesMerged: with MultiValue, a distribution's equal values go out once each with
+// their summed weight, and a receiver that repeats a sampled value int(1/rate) times reads back
+// every value as many times as it was observed, sampled observations included. Without it,
+// every observation keeps a line of its own (telegraf ignores rates on |d lines).
+func TestRepeatedValuesMerged(t *testing.T) {
+	r0, s0 := newTestRecorder(t, Config{})
+	for i := range 100 {
+		r0.ObserveDistribution("rep", float64(i%7))
+	}
+	r0.Flush()
+	if got := len(s0.take()); got != 100 {
+		t.Errorf("without MultiValue: %d lines for 100 observations, want 100", got)
+	}
+	r, s := newTestRecorder(t, Config{Statsd: StatsdConfig{MultiValue: true}})
+	want := map[float64]uint64{}
+	for i := range 1000 {
+		v := float64(i % 7)
+		r.ObserveDistribution("rep", v)
+		want[v]++
+	}
+	for range 3 {
+		r.observeWeighted(r.reg.Lookup(KindDistribution, "rep", nil), 2, 0.25) // weighs 4 each
+	}
+	want[2] += 12
+	r.Flush()
+	payloads := s.takePayloads()
+	values := 0
+	for _, p := range payloads {
+		for _, l := range strings.Split(string(p), "\n") {
+			head, _, _ := strings.Cut(l, "|")
+			values += strings.Count(head, ":")
+		}
+	}
+	if values != 7 {
+		t.Errorf("%d values sent for 7 distinct ones, want 7", values)
+	}
+	rc := newReceiver()
+	rc.read(t, payloads)
+	if got := rc.obs["rep|"]; got != 1012 {
+		t.Errorf("receiver counts %d values, want 1012", got)
+	}
+	var sum float64
+	for v, n := range want {
+		sum += v * float64(n)
+	}
+	if got := rc.sums["rep|"]; got != sum {
+		t.Errorf("receiver sums %v, want %v", got, sum)
+	}
+}
+
+// TestValueGroupsMerge checks the merge on its own: every value once, in first-seen order, with
+// the weights of its occurrences summed, for samples that all repeat, none repeat, and values
+// that differ only in their bits (0 and -0).
+func TestValueGroupsMerge(t *testing.T) {
+	var g valueGroups
+	for _, tc := range []struct{ in, want []weightedValue }{
+		{[]weightedValue{{1, 1}, {2, 3}, {1, 2}, {3, 1}, {2, 1}}, []weightedValue{{1, 3}, {2, 4}, {3, 1}}},
+		{[]weightedValue{{5, 1}, {6, 1}, {7, 1}}, []weightedValue{{5, 1}, {6, 1}, {7, 1}}},
+		{[]weightedValue{{0, 1}, {math.Copysign(0, -1), 1}, {0, 1}}, []weightedValue{{0, 2}, {math.Copysign(0, -1), 1}}},
+	} {
+		got := g.merge(slices.Clone(tc.in))
+		if !slices.EqualFunc(got, tc.want, func(a, b weightedValue) bool {
+			return math.Float64bits(a.v) == math.Float64bits(b.v) && a.w == b.w
+		}) {
+			t.Errorf("merge(%v) = %v, want %v", tc.in, got, tc.want)
+		}
+	}
+	many := make([]weightedValue, 3000)
+	for i := range many {
+		many[i] = weightedValue{float64(i % 1000), 1}
+	}
+	if got := g.merge(many); len(got) != 1000 || got[999].v != 999 || got[999].w != 3 {
+		t.Errorf("3000 values over 1000: %d merged, last %v", len(got), got[len(got)-1])
+	}
 }

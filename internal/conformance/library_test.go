@@ -164,6 +164,7 @@ var libraryCases = []libCase{
 	{"histogram distribution mode", "hdist", testHistogramDistributionMode},
 	{"distribution raw samples", "draw", testDistributionRaw},
 	{"distribution MultiValue", "dmv", testDistributionMultiValue},
+	{"distribution repeated values: a line per observation, read back by telegraf too", "drep", testDistributionRepeated},
 	{"distribution reservoir overflow: count reads the number observed", "dres", testReservoirOverflow},
 	{"SketchDistributions: every bin weight read exactly", "dsk", testSketchDistributions},
 	{"set", "set", testSet},
@@ -402,6 +403,23 @@ func testDistributionRaw(t *testing.T, c *libRun) {
 	r.ObserveDistribution(c.n("d"), 100)
 	rb := c.finish(r)
 	checkDistribution(t, rb, c.n("d"), nil, []float64{1.5, 2, 2, 100})
+}
+
+func testDistributionRepeated(t *testing.T, c *libRun) {
+	r := c.recorder(agent.Config{})
+	var vals []float64
+	for i := range 150 {
+		v := []float64{2.5, 7, 2.5}[i%3]
+		r.ObserveDistribution(c.n("rep"), v)
+		vals = append(vals, v)
+	}
+	rb := c.finish(r)
+	// telegraf reads a |d line as one point whatever its rate, so equal values are not merged
+	// into one weighted line by default (only with MultiValue, which telegraf rejects anyway).
+	if lines := named(rb.wire, c.n("rep"), "d"); len(lines) != len(vals) {
+		t.Errorf("wire: %d lines, want %d, one per observation", len(lines), len(vals))
+	}
+	checkDistribution(t, rb, c.n("rep"), nil, vals)
 }
 
 func testDistributionMultiValue(t *testing.T, c *libRun) {
