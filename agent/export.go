@@ -45,7 +45,7 @@ type exporter struct {
 	rsnap    shard.ReservoirSnapshot
 	weighted []weightedValue // a distribution's sample being sent
 	groups   valueGroups
-	vals     []float64       // the values of one multi-value line
+	vals     []float64 // the values of one multi-value line
 	setVals  []string
 	line     statsd.Line
 	now      int64
