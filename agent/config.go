@@ -199,7 +199,8 @@ type HistogramConfig struct {
 	// its weight) so that the weights add up to the interval's exact count: receivers that honour
 	// rates on distributions (statsd_exporter, the Datadog Agent) read the count exactly and the
 	// distribution from the sample; telegraf ignores rates on distributions. Zero means
-	// DefaultReservoirSize.
+	// DefaultReservoirSize. A distribution's memory grows with the values of an interval, up to
+	// two buffers of ReservoirSize values (12 bytes each: 24 KiB at the default).
 	ReservoirSize int
 	// SketchDistributions sends a distribution as its sketch's bins, one weighted
 	// "value|d|@rate" line per bin (values within 1%, int(1/rate) the bin's count), instead of raw
