@@ -190,10 +190,11 @@ func (r *Registry) create(h uint64, ns string, kind Kind, name string, tags []st
 		s = r.newSeriesLocked(ns, kind, spec, key)
 	}
 	r.mu.Unlock()
-	e := &entry{hash: h, s: s}
+	e := &s.self // the canonical spelling's entry, inside the series (see Series.self)
 	if !s.spelled(ns, name, own) {
-		// Spelled otherwise than the canonical key: the entry keeps the caller's spelling.
-		e.alias = &spelling{ns: ns, name: name, tags: own}
+		// Spelled otherwise than the canonical key: an entry of its own keeps the caller's
+		// spelling.
+		e = &entry{hash: h, s: s, alias: &spelling{ns: ns, name: name, tags: own}}
 	}
 	if r.admit(s, e.bytes()) {
 		r.insert(h, e)
@@ -268,6 +269,7 @@ func (r *Registry) overflowLocked(ns string, kind Kind, name string) *Series {
 
 func (r *Registry) newSeriesLocked(ns string, kind Kind, spec Spec, key uint64) *Series {
 	s := &Series{ns: ns, kind: kind, name: r.internLocked(spec.Name), tags: spec.Tags, ext: spec.Ext}
+	s.self = entry{hash: key, s: s}
 	switch kind {
 	case KindSet:
 		s.Set = &Set{max: r.cfg.MaxSetSize}

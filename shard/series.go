@@ -46,6 +46,9 @@ type Series struct {
 	Reservoir *Reservoir
 	Set       *Set
 
+	// self is the lookup entry of the canonical spelling, kept in the series so that a lookup
+	// finds the entry, the strings it compares and the series in one object.
+	self entry
 	ns   string
 	name string
 	tags []string
