@@ -110,26 +110,11 @@ type svgSummary struct {
 func parseSVG(t *testing.T, r io.Reader) svgSummary {
 	t.Helper()
 	s := svgSummary{widths: map[string]float64{}}
-	d := xml.NewDecoder(r)
-	root := ""
 	var rectWidth string
 	inRect := false
-	for {
-		tok, err := d.Token()
-		if errors.Is(err, io.EOF) {
-			break
-		}
-		if err != nil {
-			t.Fatalf("SVG does not parse: %v", err)
-		}
+	root := svgTokens(t, r, func(d *xml.Decoder, tok xml.Token) {
 		switch e := tok.(type) {
 		case xml.StartElement:
-			if root == "" {
-				root = e.Name.Local
-				if e.Name.Space != "http://www.w3.org/2000/svg" {
-					t.Errorf("got root namespace %q, want the SVG namespace", e.Name.Space)
-				}
-			}
 			if e.Name.Local == "rect" {
 				inRect = true
 				for _, a := range e.Attr {
@@ -155,9 +140,33 @@ func parseSVG(t *testing.T, r io.Reader) svgSummary {
 				inRect = false
 			}
 		}
-	}
+	})
 	if root != "svg" {
 		t.Errorf("got root element %q, want svg", root)
 	}
 	return s
+}
+
+// svgTokens decodes an SVG document with encoding/xml, failing on anything not well formed and
+// on a root outside the SVG namespace, calls fn with each token (fn may decode an element whole
+// with d), and returns the root element's name.
+func svgTokens(t *testing.T, r io.Reader, fn func(d *xml.Decoder, tok xml.Token)) (root string) {
+	t.Helper()
+	d := xml.NewDecoder(r)
+	for {
+		tok, err := d.Token()
+		if errors.Is(err, io.EOF) {
+			return root
+		}
+		if err != nil {
+			t.Fatalf("SVG does not parse: %v", err)
+		}
+		if e, ok := tok.(xml.StartElement); ok && root == "" {
+			root = e.Name.Local
+			if e.Name.Space != "http://www.w3.org/2000/svg" {
+				t.Errorf("got root namespace %q, want the SVG namespace", e.Name.Space)
+			}
+		}
+		fn(d, tok)
+	}
 }

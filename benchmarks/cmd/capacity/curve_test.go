@@ -34,25 +34,10 @@ type curveSVG struct {
 func parseCurveSVG(t *testing.T, r io.Reader) curveSVG {
 	t.Helper()
 	c := curveSVG{lines: map[string][]float64{}}
-	d := xml.NewDecoder(r)
-	root := ""
-	for {
-		tok, err := d.Token()
-		if errors.Is(err, io.EOF) {
-			break
-		}
-		if err != nil {
-			t.Fatalf("SVG does not parse: %v", err)
-		}
+	root := svgTokens(t, r, func(d *xml.Decoder, tok xml.Token) {
 		e, ok := tok.(xml.StartElement)
 		if !ok {
-			continue
-		}
-		if root == "" {
-			root = e.Name.Local
-			if e.Name.Space != "http://www.w3.org/2000/svg" {
-				t.Errorf("got root namespace %q, want the SVG namespace", e.Name.Space)
-			}
+			return
 		}
 		attr := func(name string) string {
 			for _, a := range e.Attr {
@@ -101,7 +86,7 @@ func parseCurveSVG(t *testing.T, r io.Reader) curveSVG {
 				c.dashed++
 			}
 		}
-	}
+	})
 	if root != "svg" {
 		t.Errorf("got root element %q, want svg", root)
 	}
