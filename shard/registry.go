@@ -365,7 +365,9 @@ func (r *Registry) Revive(s *Series) {
 			if r.findLocked(key, s.ns, s.kind, s.name, s.tags) == nil {
 				r.addLocked(key, s)
 			}
-			s.name = r.internLocked(s.name)
+			// Take the name's reference back without assigning s.name, which lookups read
+			// meanwhile: the interned copy is s.name's string, or becomes it if none was left.
+			r.internLocked(s.name)
 			r.live.Store(int64(len(r.all)))
 			r.revived++
 		}
