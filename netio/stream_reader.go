@@ -248,10 +248,12 @@ func (s *StreamReader) accept() {
 		s.mu.Lock()
 		if s.closing.Load() || len(s.free) == 0 {
 			s.mu.Unlock()
-			c.Close()
+			// Counted before the close, so that a client that sees its connection closed
+			// also sees it in Stats.
 			if !s.closing.Load() {
 				s.rejected.Add(1)
 			}
+			c.Close()
 			continue
 		}
 		id := s.free[len(s.free)-1]
