@@ -96,6 +96,9 @@ func TestHubSlowClient(t *testing.T) {
 		total  = 200_000
 		batch  = 64
 		window = 512 // frames the broadcaster may run ahead of the fast reader: half the queue
+		// minSpread is the least time the broadcast takes: longer than WriteTimeout, so the slow
+		// client's writer keeps getting frames until one of its writes blocks past it.
+		minSpread = 500 * time.Millisecond
 	)
 	h := hubStart(t, HubConfig{ClientQueue: 1024, WriteTimeout: 200 * time.Millisecond})
 	fast := hubDial(t, h)
@@ -128,6 +131,12 @@ func TestHubSlowClient(t *testing.T) {
 			time.Sleep(20 * time.Microsecond)
 		}
 		h.Broadcast(all[sent*hubFrameSize:(sent+batch)*hubFrameSize], ends)
+		// Spread the broadcast over at least minSpread: a loop that ends in a few milliseconds
+		// (seen under GOARCH=386) leaves the slow client's writer only its last queue of frames,
+		// which can fit in the socket buffers, so that no write ever blocks and times out.
+		if ahead := time.Duration(sent+batch) * minSpread / total; time.Since(start) < ahead {
+			time.Sleep(ahead - time.Since(start))
+		}
 	}
 	elapsed := time.Since(start)
 	// Zero here means the slow client was still registered for every batch (shutdown counts it
