@@ -487,7 +487,7 @@ func TestAttackSelfLoop(t *testing.T) {
 		a.writeConfig(t, map[string]any{"upstream": "udp://" + a.udp})
 		a.cmd.Process.Signal(syscall.SIGHUP)
 		waitMetricLabel(t, a, "statshard_reloads_total", "result", "rejected", 1)
-		if !strings.Contains(a.logs(), "loop") {
+		if !a.logged("loop") {
 			t.Errorf("the rejected reload does not say why:\n%s", a.logs())
 		}
 		send(t, "udp", a.udp, "still.running:1|c")
@@ -575,7 +575,7 @@ func TestAttackReloadAppliesHTTP(t *testing.T) {
 	a.writeConfig(t, map[string]any{"http": taken.Addr().String(), "prefix": "never."})
 	a.cmd.Process.Signal(syscall.SIGHUP)
 	waitMetricLabel(t, a, "statshard_reloads_total", "result", "rejected", 1)
-	if !strings.Contains(a.logs(), "-http "+taken.Addr().String()+" cannot be applied") {
+	if !a.logged("-http " + taken.Addr().String() + " cannot be applied") {
 		t.Errorf("no log line for the rejected -http:\n%s", a.logs())
 	}
 	send(t, "udp", a.udp, "kept:1|c")

@@ -94,6 +94,20 @@ func (a *runningAgent) logs() string {
 	return a.stderr.String()
 }
 
+// logged waits up to 5 s for the agent's log to contain s, and reports whether it did. A log line
+// and the metric a test waited for are written in their own order (the counter may come first),
+// so a test that saw the metric waits for the line too.
+func (a *runningAgent) logged(s string) bool {
+	for deadline := time.Now().Add(5 * time.Second); ; time.Sleep(10 * time.Millisecond) {
+		if strings.Contains(a.logs(), s) {
+			return true
+		}
+		if time.Now().After(deadline) {
+			return false
+		}
+	}
+}
+
 type lockedWriter struct {
 	mu *sync.Mutex
 	b  *strings.Builder
