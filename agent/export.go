@@ -355,17 +355,18 @@ func (e *exporter) send(payloads [][]byte, before netio.WriterStats) {
 // begin prepares the shared line template for a series.
 func (e *exporter) begin(s *shard.Series, ext *seriesExt, typ statsd.Type, suffix string) *statsd.Line {
 	l := &e.line
+	tags, card := ext.wire(s)
 	*l = statsd.Line{
 		Name:        s.Name(),
 		Suffix:      suffix,
 		Type:        typ,
-		Tags:        ext.tags,
+		Tags:        tags,
 		Container:   e.cfg.Statsd.ContainerID,
 		External:    e.cfg.external,
 		Cardinality: e.cfg.card,
 	}
-	if ext.card != "" {
-		l.Cardinality = ext.card
+	if card != "" {
+		l.Cardinality = card
 	}
 	if ns := s.Namespace(); ns != "" {
 		// The origin a DogStatsD client sent with the line (see originKey).

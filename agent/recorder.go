@@ -121,21 +121,45 @@ func (r *Recorder) TCPAddr() string {
 	return r.stream.addr()
 }
 
-// seriesExt is what the recorder attaches to each series at creation.
+// seriesExt is what the recorder attaches to each series at creation. Its fields are ordered so
+// that it packs into 48 bytes: it is one of the two objects every series costs.
 type seriesExt struct {
-	tags string // canonical tags joined with ',' for the wire
-	// The same tags as TCP stream labels, sorted by key: made on first use by the stream (see
+	// The series' tags as TCP stream labels, sorted by key: made on first use by the stream (see
 	// labels), so that a recorder without TCP clients does not keep them for every series.
 	streamLabels atomic.Pointer[[]pb.Label]
 	plan         *histPlan // histogram/distribution/timing export, nil for other kinds
-	card         string    // "|card:" asked for by a cardinality option; "" for the recorder's
 	// The flusher's own: the fraction of a fractional counter not sent yet (see exporter.emit).
 	carry float64
 	// Updated by the flusher, read by new TCP clients' snapshots.
 	total    atomic.Uint64 // float64 bits of the counter total flushed so far; the flusher writes it
-	gaugeSet atomic.Bool   // gauge set at least once
-	// Owned by the TCP stream's drain goroutine.
-	streamed streamState
+	streamed streamState   // owned by the TCP stream's drain goroutine
+	gaugeSet atomic.Bool   // gauge set at least once; the flusher writes it
+	// gaugeSent, owned by the drain goroutine, is set once a gauge event of the series has been
+	// streamed. Until then an add is streamed as set_gauge of the value after it: a series
+	// re-created after idle expiry starts again from 0, while an observer still shows the expired
+	// series' value and would add an increment to it. (A handle that outlives expiry revives its
+	// own series, value and state kept.) Later adds stream as increments, which stay right
+	// whatever order concurrent adds reach the intake in.
+	//
+	// The one race left: adds racing on a series' very first events can reach the intake in
+	// another order than they updated the gauge. When an add that updated the gauge first is
+	// queued after one that updated it later, the set_gauge carries a value that already includes
+	// the first add, which then streams as an increment too: the observer is off by that add until
+	// the gauge is next set.
+	gaugeSent bool
+	// card is set when the series' last canonical tag is a cardinality option (see canon).
+	card bool
+}
+
+// wire returns the series' tags as its lines carry them, joined by ',', and the cardinality its
+// option asks for ("" for the recorder's). Both are parts of the registry's joined tags.
+func (e *seriesExt) wire(s *shard.Series) (tags, card string) {
+	tags = s.JoinedTags()
+	if !e.card {
+		return tags, ""
+	}
+	i := strings.LastIndexByte(tags, '|') // the option's; no tag holds a '|' (see cardOption)
+	return tags[:max(i-1, 0)], tags[i+len(cardOption):]
 }
 
 // labels returns the series' tags as TCP stream labels, made on first use. Concurrent first
@@ -144,28 +168,12 @@ func (e *seriesExt) labels(s *shard.Series) []pb.Label {
 	if p := e.streamLabels.Load(); p != nil {
 		return *p
 	}
-	tags := s.Tags()
-	if n := len(tags); n > 0 && strings.HasPrefix(tags[n-1], cardOption) {
-		tags = tags[:n-1] // the cardinality option: part of the identity, not a tag (see canon)
+	var ls []pb.Label
+	if tags, _ := e.wire(s); tags != "" {
+		ls = labelsOf(strings.Split(tags, ","))
 	}
-	ls := labelsOf(tags)
 	e.streamLabels.CompareAndSwap(nil, &ls)
 	return *e.streamLabels.Load()
-}
-
-// joinTags returns the tags joined with ',' for the wire, and makes each tag a substring of the
-// result, so that the series' tags and its wire form are one allocation. One tag is itself.
-func joinTags(tags []string) string {
-	if len(tags) == 1 {
-		return tags[0]
-	}
-	joined := string(statsd.AppendTags(nil, tags))
-	off := 0
-	for i, t := range tags {
-		tags[i] = joined[off : off+len(t)]
-		off += len(t) + 1
-	}
-	return joined
 }
 
 // canon is the registry's slow path: sanitize, prefix, merge global tags, sort, and plan the export.
@@ -201,7 +209,7 @@ func (r *Recorder) canon(kind shard.Kind, name string, tags []string) (shard.Spe
 	}
 	slices.Sort(ct)
 	ct = slices.Compact(ct)
-	ext := &seriesExt{tags: joinTags(ct), card: card}
+	ext := &seriesExt{card: card != ""}
 	if card != "" {
 		// Part of the series' identity, not of its tags on the wire: it sorts last ('|' > 'z').
 		ct = append(ct, cardOption+card)

@@ -229,23 +229,11 @@ func (st *stream) counterFloat(s *shard.Series, v float64) {
 // fraction a DogStatsD line or sample rate makes in practice.
 const carryEpsilon = 1e-9
 
-// streamState is what the drain goroutine keeps per series (in seriesExt); only it touches it.
+// streamState is the counter state the drain goroutine keeps per series (in seriesExt, beside
+// gaugeSent); only it touches it.
 type streamState struct {
 	// frac is the part of a counter's fractional adds not yet sent as an increment, in [0, 1).
 	frac float64
-	// gaugeSent is set once a gauge event of the series has been streamed. Until then an add is
-	// streamed as set_gauge of the value after it: a series re-created after idle expiry starts
-	// again from 0, while an observer still shows the expired series' value and would add an
-	// increment to it. (A handle that outlives expiry revives its own series, value and state
-	// kept.) Later adds stream as increments, which stay right whatever order concurrent adds
-	// reach the intake in.
-	//
-	// The one race left: adds racing on a series' very first events can reach the intake in
-	// another order than they updated the gauge. When an add that updated the gauge first is
-	// queued after one that updated it later, the set_gauge carries a value that already includes
-	// the first add, which then streams as an increment too: the observer is off by that add until
-	// the gauge is next set.
-	gaugeSent bool
 }
 
 // carry adds a fractional counter add v (0 < v < 2^53) to the series' fraction and returns the
@@ -384,15 +372,15 @@ func (st *stream) drain() int {
 		case e.op == pb.IncrementCounter || e.op == pb.SetCounter:
 			m.Uint = e.bits
 		case e.op == pb.IncrementGauge || e.op == pb.DecrementGauge:
-			if !ext.streamed.gaugeSent {
+			if !ext.gaugeSent {
 				m.Op, m.Float = pb.SetGauge, math.Float64frombits(e.now)
 			} else {
 				m.Float = math.Float64frombits(e.bits)
 			}
-			ext.streamed.gaugeSent = true
+			ext.gaugeSent = true
 		case e.op == pb.SetGauge:
 			m.Float = math.Float64frombits(e.bits)
-			ext.streamed.gaugeSent = true
+			ext.gaugeSent = true
 		default:
 			m.Float = math.Float64frombits(e.bits)
 		}

@@ -1,6 +1,7 @@
 package shard
 
 import (
+	"errors"
 	"math"
 	"math/bits"
 	"strings"
@@ -42,8 +43,11 @@ type Config struct {
 
 // Spec is what the registry's owner decides for a new key: its canonical identity and its cells.
 type Spec struct {
-	Name string   // canonical name
-	Tags []string // canonical tags, sorted, no duplicate keys; the registry keeps the slice
+	Name string // canonical name
+	// Canonical tags, sorted, no duplicate keys, none holding a ',' and at most MaxTags of them:
+	// the registry keeps them joined by ',' in one string (Series.JoinedTags). A Spec that breaks
+	// the last two rules is rejected like a Canonicalizer error.
+	Tags []string
 	// For histograms and distributions: which cells to allocate (any combination).
 	Sketch    bool      // a Histogram sketch
 	Bounds    []float64 // exact Buckets with these bounds, when non-empty
@@ -168,6 +172,9 @@ func (r *Registry) create(h uint64, ns string, kind Kind, name string, tags []st
 		own[i] = strings.Clone(t)
 	}
 	spec, err := r.canon(kind, name, append([]string(nil), own...))
+	if err == nil {
+		err = checkTags(spec.Tags)
+	}
 	if err != nil {
 		r.rejected.Add(1)
 		return nil
@@ -249,6 +256,9 @@ func (r *Registry) admit(s *Series, n int64) bool {
 // owner's rules (a name prefix, a per-name export plan) apply to the overflow series exactly once.
 func (r *Registry) overflowLocked(ns string, kind Kind, name string) *Series {
 	spec, err := r.canon(kind, name, []string{OverflowTag})
+	if err == nil {
+		err = checkTags(spec.Tags)
+	}
 	if err != nil {
 		r.rejected.Add(1)
 		return nil
@@ -268,7 +278,8 @@ func (r *Registry) overflowLocked(ns string, kind Kind, name string) *Series {
 }
 
 func (r *Registry) newSeriesLocked(ns string, kind Kind, spec Spec, key uint64) *Series {
-	s := &Series{ns: ns, kind: kind, name: r.internLocked(spec.Name), tags: spec.Tags, ext: spec.Ext}
+	s := &Series{ns: ns, kind: kind, name: r.internLocked(spec.Name), tags: strings.Join(spec.Tags, ","),
+		ntags: uint16(len(spec.Tags)), ext: spec.Ext}
 	s.self = entry{hash: key, s: s}
 	switch kind {
 	case KindSet:
@@ -310,7 +321,7 @@ func (r *Registry) insert(h uint64, e *entry) {
 		if o == nil {
 			break
 		}
-		if ens, ename, etags := e.key(); o.hash == h && o.matches(ens, e.s.kind, ename, etags) {
+		if o.hash == h && o.sameKey(e) {
 			if o.s.Dead() && !e.s.Dead() {
 				// A stale entry for an expired series that raced the table rebuild.
 				t.slots[i].Store(e)
@@ -361,8 +372,7 @@ func (r *Registry) Revive(s *Series) {
 			if s.overflow {
 				r.overflow++
 			}
-			key := hashKey(s.ns, s.kind, s.name, s.tags)
-			if r.findLocked(key, s.ns, s.kind, s.name, s.tags) == nil {
+			if key := s.self.hash; r.findLocked(key, s.ns, s.kind, s.name, s.Tags()) == nil {
 				r.addLocked(key, s)
 			}
 			// Take the name's reference back without assigning s.name, which lookups read
@@ -552,14 +562,6 @@ type spelling struct {
 	tags     []string
 }
 
-// key returns the spelling the entry stands for.
-func (e *entry) key() (ns, name string, tags []string) {
-	if a := e.alias; a != nil {
-		return a.ns, a.name, a.tags
-	}
-	return e.s.ns, e.s.name, e.s.tags
-}
-
 // bytes returns the bytes of strings the entry keeps of its own (admit's accounting).
 func (e *entry) bytes() int64 {
 	a := e.alias
@@ -573,12 +575,27 @@ func (e *entry) bytes() int64 {
 	return n
 }
 
+// matches reports whether the entry stands for this spelling.
 func (e *entry) matches(ns string, kind Kind, name string, tags []string) bool {
 	if e.s.kind != kind {
 		return false
 	}
-	ens, ename, etags := e.key()
-	return equalKey(ens, ename, etags, ns, name, tags)
+	if a := e.alias; a != nil {
+		return equalKey(a.ns, a.name, a.tags, ns, name, tags)
+	}
+	return e.s.spelled(ns, name, tags)
+}
+
+// sameKey reports whether e and o stand for the same spelling.
+func (e *entry) sameKey(o *entry) bool {
+	if a := o.alias; a != nil {
+		return e.matches(a.ns, o.s.kind, a.name, a.tags)
+	}
+	if a := e.alias; a != nil {
+		return o.matches(a.ns, e.s.kind, a.name, a.tags)
+	}
+	s, c := e.s, o.s // both canonical spellings
+	return s.kind == c.kind && s.ns == c.ns && s.name == c.name && s.ntags == c.ntags && s.tags == c.tags
 }
 
 // equalKey reports whether two spellings are the same.
@@ -596,7 +613,51 @@ func equalKey(ns1, name1 string, tags1 []string, ns2, name2 string, tags2 []stri
 
 // spelled reports whether ns, name and tags are the series' canonical key as it is.
 func (s *Series) spelled(ns, name string, tags []string) bool {
-	return equalKey(s.ns, s.name, s.tags, ns, name, tags)
+	return s.name == name && s.ns == ns && equalJoined(s.tags, int(s.ntags), tags)
+}
+
+// equalJoined reports whether tags are the n tags joined (by ',') in joined. Exact because no
+// canonical tag holds a ',': with as many tags on each side, joined has only its n-1 separators,
+// so tags matching piece by piece hold none either.
+func equalJoined(joined string, n int, tags []string) bool {
+	if len(tags) != n {
+		return false
+	}
+	for i, t := range tags {
+		if len(joined) < len(t) || joined[:len(t)] != t {
+			return false
+		}
+		joined = joined[len(t):]
+		if i < n-1 {
+			if len(joined) == 0 || joined[0] != ',' {
+				return false
+			}
+			joined = joined[1:]
+		}
+	}
+	return len(joined) == 0
+}
+
+// MaxTags is the most canonical tags a series may have.
+const MaxTags = math.MaxUint16
+
+// errTagComma and errTooManyTags reject a Spec whose tags could not be joined unambiguously.
+var (
+	errTagComma    = errors.New("shard: a canonical tag holds a ','")
+	errTooManyTags = errors.New("shard: more than MaxTags canonical tags")
+)
+
+// checkTags checks a Spec's tags against the rules that let the registry keep them joined.
+func checkTags(tags []string) error {
+	if len(tags) > MaxTags {
+		return errTooManyTags
+	}
+	for _, t := range tags {
+		if strings.IndexByte(t, ',') >= 0 {
+			return errTagComma
+		}
+	}
+	return nil
 }
 
 // nameRef is one interned metric name and the live series that use it.
@@ -645,7 +706,7 @@ func (r *Registry) addLocked(key uint64, s *Series) {
 
 // dropLocked removes a series from the canonical index, if it is there.
 func (r *Registry) dropLocked(s *Series) {
-	key := hashKey(s.ns, s.kind, s.name, s.tags)
+	key := s.self.hash
 	prev := (*Series)(nil)
 	for c := r.byKey[key]; c != nil; prev, c = c, c.next {
 		if c != s {

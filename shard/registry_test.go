@@ -55,6 +55,61 @@ func TestLookupCanonicalizesTagOrder(t *testing.T) {
 	}
 }
 
+// TestJoinedTags: a series keeps its canonical tags joined by ',' in one string, and spellings
+// whose pieces join to the same string (a tag holding the comma, an empty tag, no tag at all) are
+// other keys, never that series.
+func TestJoinedTags(t *testing.T) {
+	// keepCanon keeps the spelling as it is (a tag holding ',' is for checkTags to refuse).
+	keepCanon := func(kind Kind, name string, tags []string) (Spec, error) {
+		return Spec{Name: name, Tags: tags}, nil
+	}
+	r := New(Config{}, keepCanon)
+	a := r.Lookup(KindCounter, "m", []string{"a:1", "b:2"})
+	if a == nil || a.JoinedTags() != "a:1,b:2" || !slices.Equal(a.Tags(), []string{"a:1", "b:2"}) {
+		t.Fatalf("JoinedTags() = %q, Tags() = %q", a.JoinedTags(), a.Tags())
+	}
+	if got := r.Lookup(KindCounter, "m", []string{"a:1,b:2"}); got != nil {
+		t.Errorf("a tag holding ',' (the same joined string) got a series: %q", got.Tags())
+	}
+	if st := r.Stats(); st.Rejected != 1 {
+		t.Errorf("Rejected = %d, want 1: the tag holding ',' is refused and counted", st.Rejected)
+	}
+	empty := r.Lookup(KindCounter, "e", []string{""})
+	none := r.Lookup(KindCounter, "e", nil)
+	two := r.Lookup(KindCounter, "e", []string{"", ""})
+	if empty == nil || none == nil || two == nil || empty == none || empty == two || none == two {
+		t.Fatalf("one empty tag, none and two empty tags: %p %p %p, want three series", empty, none, two)
+	}
+	if !slices.Equal(empty.Tags(), []string{""}) || none.Tags() != nil || !slices.Equal(two.Tags(), []string{"", ""}) {
+		t.Errorf("Tags() = %q, %q, %q", empty.Tags(), none.Tags(), two.Tags())
+	}
+	for _, c := range []struct {
+		joined string
+		n      int
+		tags   []string
+		want   bool
+	}{
+		{"a:1,b:2", 2, []string{"a:1", "b:2"}, true},
+		{"a:1,b:2", 2, []string{"a:1", "b:2x"}, false},
+		{"a:1,b:2", 2, []string{"a:1", "b:"}, false},
+		{"a:1,b:2", 2, []string{"a:1,", "b:2"}, false},
+		{"a:1,b:2", 2, []string{"a", ":1,b:2"}, false},
+		{"a:1,b:2", 1, []string{"a:1,b:2"}, true}, // equal only if the one tag were canonical
+		{"", 0, nil, true},
+		{"", 1, []string{""}, true},
+		{"", 0, []string{""}, false},
+		{",", 2, []string{"", ""}, true},
+		{",", 2, []string{",", ""}, false},
+	} {
+		if got := equalJoined(c.joined, c.n, c.tags); got != c.want {
+			t.Errorf("equalJoined(%q, %d, %q) = %v, want %v", c.joined, c.n, c.tags, got, c.want)
+		}
+	}
+	if err := checkTags(make([]string, MaxTags+1)); err == nil {
+		t.Errorf("checkTags accepted %d tags", MaxTags+1)
+	}
+}
+
 func TestLookupDoesNotRetainCallerTags(t *testing.T) {
 	r := New(Config{}, testCanon)
 	tags := []string{"a:1"}
@@ -104,19 +159,18 @@ func TestCanonicalChain(t *testing.T) {
 		r := New(Config{}, testCanon)
 		ss := []*Series{
 			{kind: KindCounter, name: "a"},
-			{kind: KindCounter, name: "b", tags: []string{"t:1"}},
+			{kind: KindCounter, name: "b", tags: "t:1", ntags: 1},
 			{kind: KindGauge, name: "a"},
 		}
+		const key = 7 // one canonical hash for all three
 		r.mu.Lock()
 		for _, s := range ss {
-			r.addLocked(7, s)
+			s.self.hash = key
+			r.addLocked(key, s)
 		}
-		r.byKey[hashKey(ss[drop].ns, ss[drop].kind, ss[drop].name, ss[drop].tags)] = r.byKey[7]
-		delete(r.byKey, 7)
 		r.dropLocked(ss[drop])
-		key := hashKey(ss[drop].ns, ss[drop].kind, ss[drop].name, ss[drop].tags)
 		for i, s := range ss {
-			got := r.findLocked(key, s.ns, s.kind, s.name, s.tags)
+			got := r.findLocked(key, s.ns, s.kind, s.name, s.Tags())
 			if want := s; i == drop {
 				want = nil
 			} else if got != want {

@@ -1,6 +1,9 @@
 package shard
 
-import "sync/atomic"
+import (
+	"strings"
+	"sync/atomic"
+)
 
 // Kind is the kind of a series: what it records and how it is exported.
 type Kind uint8
@@ -51,12 +54,13 @@ type Series struct {
 	self entry
 	ns   string
 	name string
-	tags []string
+	tags string // the canonical tags joined by ',' (no canonical tag holds one; see Spec.Tags)
 	ext  any
 	next *Series // owned by the registry's mutex: the next series whose canonical key has the same hash
 
 	aliasBytes atomic.Int32 // bytes of the spellings the entries keep (see Registry.admit)
 	idle       int32        // owned by the flusher
+	ntags      uint16       // how many tags are joined in tags
 	kind       Kind
 	overflow   bool
 	removed    bool // owned by the registry's mutex
@@ -71,8 +75,17 @@ func (s *Series) Kind() Kind { return s.kind }
 // Name returns the canonical metric name.
 func (s *Series) Name() string { return s.name }
 
-// Tags returns the canonical tags, sorted. The caller must not modify the slice.
-func (s *Series) Tags() []string { return s.tags }
+// Tags returns the canonical tags, sorted, in a new slice. JoinedTags has them without allocating.
+func (s *Series) Tags() []string {
+	if s.ntags == 0 {
+		return nil
+	}
+	return strings.SplitN(s.tags, ",", int(s.ntags))
+}
+
+// JoinedTags returns the canonical tags, sorted and joined by ',' as DogStatsD sends them: one
+// string, kept in the series in place of a slice of them ("" without tags).
+func (s *Series) JoinedTags() string { return s.tags }
 
 // Ext returns the owner's data attached by Spec.Ext at creation (e.g. pre-encoded tags).
 func (s *Series) Ext() any { return s.ext }
