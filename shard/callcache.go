@@ -5,15 +5,21 @@ import (
 	"unsafe"
 )
 
-// Call cache sizes, in entry pointers. The cache starts at minCallSlots (32 KiB, and as much of
-// miss stamps) and doubles while the live series outnumber a quarter of its slots, up to
-// maxCallSlots (32 MiB and 32 MiB, past 1 M series); entries are 128 bytes each. A direct-mapped
-// cache smaller than the keys its callers cycle through misses on most calls (with 4,096 slots and
-// 10,000 series recorded in turn, nearly every one), and each miss pays the xxhash path.
+// Call cache sizes, in slots. The cache starts at minCallSlots and doubles while the live series
+// outnumber a quarter of its slots, up to maxCallSlots (past 1 M series). A slot costs 24 bytes
+// (its hash, series and entry pointers) and 4 of miss stamps; entries are 128 bytes each. A cache
+// smaller than the keys its callers cycle through misses on most calls (with 4,096 direct-mapped
+// slots and 10,000 series recorded in turn, nearly every one), and each miss pays the xxhash path.
 const (
 	minCallSlots = 1 << 12
 	maxCallSlots = 1 << 22
 )
+
+// callWays is the cache's associativity: the slots of a set, one of which an identity may take.
+// Four, so that with four slots per series few sets are wanted by more keys than they hold (a
+// set gets five or more of them with a probability of 0.4 %); two-way pairs left about 3 % of
+// 10,000 keys taking turns, each turn a slow lookup.
+const callWays = 4
 
 // callInline is how many tags a call entry holds without a second allocation.
 const callInline = 4
@@ -28,25 +34,49 @@ const callInline = 4
 // mutable memory (unsafe.String over a reused buffer, as in the agent's intake) break that and must
 // use Lookup or LookupIn, which compare bytes.
 //
-// The cache is two-way set-associative: an identity has two slots, side by side on one cache
-// line, so two keys whose identities pick the same pair do not evict each other on every call, as
-// they would in a direct-mapped cache (and re-allocate their entries each time). Only a spelling
-// whose identity misses twice in a row at its pair is cached: literals repeat their pointers on
-// every call and get cached on the second, while strings built per call (whose pointers change
-// every time) never allocate an entry here.
+// The cache is set-associative (callWays). A set keeps its slots' identity hashes and series
+// pointers on one cache line and their entries' pointers beside it, so that a hit reads that line
+// and then, at once rather than one after the other, the entry it checks and the series it
+// returns: at 100,000 series each of those is a cache miss, and an entry that led to its series
+// made them three in a row. Only a spelling whose identity misses twice in a row at its set is
+// cached: literals repeat their pointers on every call and get cached on the second, while strings
+// built per call (whose pointers change every time) never allocate an entry here.
 type callCache struct {
 	t atomic.Pointer[callTable]
 }
 
 // callTable is one size of the cache; growing replaces it with an empty one twice as large.
 type callTable struct {
-	mask  uint64 // of pair indexes
-	slots []atomic.Pointer[callEntry]
-	last  []atomic.Uint32 // per pair, the stamps of its last missing identities (see missed)
+	mask    uint64 // of set indexes
+	sets    []callSet
+	entries []atomic.Pointer[callEntry] // callWays per set: the entries of its slots
+	last    []atomic.Uint32             // ghosts per set: the stamps of its last missing identities (see missed)
 }
 
-func newCallTable(n int) *callTable {
-	return &callTable{mask: uint64(n/2 - 1), slots: make([]atomic.Pointer[callEntry], n), last: make([]atomic.Uint32, n/2*ghosts)}
+// callSet is the hot part of one set: 64 bytes, one cache line (large slices are page-aligned).
+// A slot is in use when its hash is not zero; its series and entry are stored before its hash,
+// and a reader checks that the entry it loaded is the hash's and leads to the series it loaded.
+type callSet struct {
+	hash [callWays]atomic.Uint64
+	s    [callWays]atomic.Pointer[Series]
+}
+
+func newCallTable(slots int) *callTable {
+	n := slots / callWays
+	return &callTable{mask: uint64(n - 1), sets: make([]callSet, n),
+		entries: make([]atomic.Pointer[callEntry], n*callWays), last: make([]atomic.Uint32, n*ghosts)}
+}
+
+// slots returns how many slots the table has.
+func (t *callTable) slots() int { return len(t.entries) }
+
+// put stores e in slot i of set, for its series.
+func (t *callTable) put(set uint64, i int, e *callEntry) {
+	st := &t.sets[set]
+	st.hash[i].Store(0) // a reader meanwhile sees no slot rather than a mix of two
+	t.entries[set*callWays+uint64(i)].Store(e)
+	st.s[i].Store(e.s)
+	st.hash[i].Store(e.hash)
 }
 
 // table returns the current table, creating the first one.
@@ -58,12 +88,12 @@ func (c *callCache) table() *callTable {
 	return c.t.Load()
 }
 
-// fit grows the cache to hold at least four slots per live series (two pairs per key),
-// at which few pairs are wanted by three keys at once. The new table starts empty: the keys in
-// use are cached again on their next two calls each.
+// fit grows the cache to hold at least four slots per live series, at which few sets are wanted
+// by more keys than they hold. The new table starts empty: the keys in use are cached again on
+// their next two calls each.
 func (c *callCache) fit(live int) {
 	t := c.table()
-	n := len(t.slots)
+	n := t.slots()
 	if live*4 <= n || n >= maxCallSlots {
 		return
 	}
@@ -102,17 +132,21 @@ func newCallEntry(h uint64, kind Kind, name string, tags []string, s *Series) *c
 // bytes. It falls back to Lookup, so the result is always the one Lookup would give, except that a
 // series expired since it was cached is looked up again rather than returned.
 func (r *Registry) LookupCall(kind Kind, name string, tags []string) *Series {
-	h := identityHash(kind, name, tags)
+	h := identityHash(kind, name, tags) | 1 // never 0, the hash of an empty slot
 	t := r.calls.table()
-	pair := h & t.mask
-	way := t.slots[2*pair : 2*pair+2 : 2*pair+2]
-	for i := range way {
-		if e := way[i].Load(); e != nil && e.hash == h && e.same(kind, name, tags) && !e.s.Dead() {
-			return e.s
+	set := h >> 1 & t.mask // not bit 0, which is always set
+	st := &t.sets[set]
+	for i := range callWays {
+		if st.hash[i].Load() != h {
+			continue
+		}
+		s := st.s[i].Load()
+		if e := t.entries[set*callWays+uint64(i)].Load(); e != nil && e.hash == h && e.s == s && e.same(kind, name, tags) && !s.Dead() {
+			return s
 		}
 	}
 	s := r.Lookup(kind, name, tags)
-	if live := int(r.live.Load()); live*4 > len(t.slots) && len(t.slots) < maxCallSlots {
+	if live := int(r.live.Load()); live*4 > t.slots() && t.slots() < maxCallSlots {
 		// Grown here, on a miss, not as series are created: a registry used through handles
 		// alone never needs more than the first table.
 		r.calls.fit(live)
@@ -123,29 +157,33 @@ func (r *Registry) LookupCall(kind Kind, name string, tags []string) *Series {
 		// come once, and keep their strings alive.
 		return s
 	}
-	misses := t.missed(pair, h)
+	misses := t.missed(set, h)
 	if misses == 0 {
 		return s
 	}
 	// Into an empty slot or one whose series expired; over a live entry (the slot the hash picks)
-	// only after missMask misses in a row, so that a third key wanting a full pair takes its
-	// turn rarely, not on every other call, each time allocating an entry.
-	for j := range way {
-		if e := way[j].Load(); e == nil || e.s.Dead() {
-			way[j].Store(newCallEntry(h, kind, name, tags, s))
+	// only after missMask misses in a row, so that a key wanting a full set takes its turn
+	// rarely, not on every other call, each time allocating an entry.
+	for i := range callWays {
+		if st.hash[i].Load() == 0 {
+			t.put(set, i, newCallEntry(h, kind, name, tags, s))
+			return s
+		}
+		if x := st.s[i].Load(); x == nil || x.Dead() {
+			t.put(set, i, newCallEntry(h, kind, name, tags, s))
 			return s
 		}
 	}
 	if misses == missMask {
-		way[h>>63].Store(newCallEntry(h, kind, name, tags, s))
-		t.forget(pair, h)
+		t.put(set, int(h>>62), newCallEntry(h, kind, name, tags, s))
+		t.forget(set, h)
 	}
 	return s
 }
 
-// Miss stamps. A pair keeps the stamps of the last ghosts identities that missed there, each the
+// Miss stamps. A set keeps the stamps of the last ghosts identities that missed there, each the
 // high 28 bits of the identity hash and, in the low bits (missMask), how many misses in a row it
-// had. Several stamps, so that up to ghosts keys that share a pair and are called by turns (none
+// had. Several stamps, so that up to ghosts keys that share a set and are called by turns (none
 // cached yet) each find their own, rather than pushing each other's out forever. A stamp that
 // matches another identity by chance only caches that one a call early.
 const (
@@ -153,11 +191,11 @@ const (
 	missMask = 15
 )
 
-// missed records a miss of identity h at a pair and returns how many times in a row before this
+// missed records a miss of identity h at a set and returns how many times in a row before this
 // one it missed there (0 for the first).
-func (t *callTable) missed(pair, h uint64) uint64 {
+func (t *callTable) missed(set, h uint64) uint64 {
 	id := uint32(h>>32) &^ missMask
-	g := t.last[ghosts*pair : ghosts*pair+ghosts : ghosts*pair+ghosts]
+	g := t.last[ghosts*set : ghosts*set+ghosts : ghosts*set+ghosts]
 	n, at := uint32(0), ghosts-1
 	for i := range g {
 		if v := g[i].Load(); v&^missMask == id {
@@ -172,9 +210,9 @@ func (t *callTable) missed(pair, h uint64) uint64 {
 	return uint64(n)
 }
 
-// forget resets h's miss count at a pair, after it took a slot from another key.
-func (t *callTable) forget(pair, h uint64) {
-	t.last[ghosts*pair].Store(uint32(h>>32) &^ missMask)
+// forget resets h's miss count at a set, after it took a slot from another key.
+func (t *callTable) forget(set, h uint64) {
+	t.last[ghosts*set].Store(uint32(h>>32) &^ missMask)
 }
 
 func (e *callEntry) same(kind Kind, name string, tags []string) bool {
