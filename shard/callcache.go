@@ -50,7 +50,7 @@ type callTable struct {
 	mask    uint64 // of set indexes
 	sets    []callSet
 	entries []atomic.Pointer[callEntry] // callWays per set: the entries of its slots
-	last    []atomic.Uint32             // ghosts per set: the stamps of its last missing identities (see missed)
+	last    []atomic.Uint64             // ghosts/4 per set: the stamps of its last missing identities (see missed)
 }
 
 // callSet is the hot part of one set: 64 bytes, one cache line (large slices are page-aligned).
@@ -64,7 +64,7 @@ type callSet struct {
 func newCallTable(slots int) *callTable {
 	n := slots / callWays
 	return &callTable{mask: uint64(n - 1), sets: make([]callSet, n),
-		entries: make([]atomic.Pointer[callEntry], n*callWays), last: make([]atomic.Uint32, n*ghosts)}
+		entries: make([]atomic.Pointer[callEntry], n*callWays), last: make([]atomic.Uint64, n*ghosts/4)}
 }
 
 // slots returns how many slots the table has.
@@ -181,38 +181,46 @@ func (r *Registry) LookupCall(kind Kind, name string, tags []string) *Series {
 	return s
 }
 
-// Miss stamps. A set keeps the stamps of the last ghosts identities that missed there, each the
-// high 28 bits of the identity hash and, in the low bits (missMask), how many misses in a row it
-// had. Several stamps, so that up to ghosts keys that share a set and are called by turns (none
-// cached yet) each find their own, rather than pushing each other's out forever. A stamp that
+// Miss stamps. A set keeps the stamps of the last ghosts identities that missed there, 16 bits
+// each, four to a word: the top 12 bits of the identity hash and, in the low bits (missMask), how
+// many misses in a row it had. As many stamps as twice the set's slots, so that the keys that
+// share a set and are called by turns (none cached yet) each find their own, rather than pushing
+// each other's out forever: with four, a set wanted by five keys cached none of them. A stamp that
 // matches another identity by chance only caches that one a call early.
 const (
-	ghosts   = 4
+	ghosts   = 2 * callWays
 	missMask = 15
 )
 
 // missed records a miss of identity h at a set and returns how many times in a row before this
-// one it missed there (0 for the first).
+// one it missed there (0 for the first). Concurrent misses at one set may lose a stamp, which
+// only delays caching that identity.
 func (t *callTable) missed(set, h uint64) uint64 {
-	id := uint32(h>>32) &^ missMask
-	g := t.last[ghosts*set : ghosts*set+ghosts : ghosts*set+ghosts]
-	n, at := uint32(0), ghosts-1
+	w := t.last[set*ghosts/4 : set*ghosts/4+ghosts/4 : set*ghosts/4+ghosts/4]
+	var g [ghosts]uint16
 	for i := range g {
-		if v := g[i].Load(); v&^missMask == id {
+		g[i] = uint16(w[i/4].Load() >> (16 * (i % 4)))
+	}
+	id := uint16(h>>48) &^ missMask
+	n, at := uint16(0), ghosts-1
+	for i, v := range g {
+		if v&^missMask == id {
 			n, at = min(v&missMask+1, missMask), i
 			break
 		}
 	}
-	for i := at; i > 0; i-- {
-		g[i].Store(g[i-1].Load())
+	copy(g[1:at+1], g[:at]) // most recent first
+	g[0] = id | n
+	for i := range w {
+		w[i].Store(uint64(g[4*i]) | uint64(g[4*i+1])<<16 | uint64(g[4*i+2])<<32 | uint64(g[4*i+3])<<48)
 	}
-	g[0].Store(id | n)
 	return uint64(n)
 }
 
 // forget resets h's miss count at a set, after it took a slot from another key.
 func (t *callTable) forget(set, h uint64) {
-	t.last[ghosts*set].Store(uint32(h>>32) &^ missMask)
+	w := &t.last[set*ghosts/4]
+	w.Store(w.Load()&^0xffff | uint64(uint16(h>>48)&^missMask))
 }
 
 func (e *callEntry) same(kind Kind, name string, tags []string) bool {
