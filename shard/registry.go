@@ -164,12 +164,18 @@ func (r *Registry) LookupIn(ns string, kind Kind, name string, tags []string) *S
 // spelling to the lookup table.
 func (r *Registry) create(h uint64, ns string, kind Kind, name string, tags []string) *Series {
 	// Copy what the caller lent us: the strings may alias reused buffers (the agent's parser), and
-	// the slice must not escape Lookup, or every call would heap-allocate its variadic tags.
-	name = strings.Clone(name)
-	ns = strings.Clone(ns)
+	// the slice must not escape Lookup, or every call would heap-allocate its variadic tags. One
+	// copy of them all, which an alias entry keeps (see spelling) and the others are parts of.
+	sp, spelt := spell(ns, name, tags)
 	own := make([]string, len(tags))
-	for i, t := range tags {
-		own[i] = strings.Clone(t)
+	if spelt {
+		ns, name = sp.parts(own)
+	} else {
+		// A part holding a NUL byte, which the packed form cannot hold: copies of their own.
+		ns, name = strings.Clone(ns), strings.Clone(name)
+		for i, t := range tags {
+			own[i] = strings.Clone(t)
+		}
 	}
 	spec, err := r.canon(kind, name, append([]string(nil), own...))
 	if err == nil {
@@ -201,7 +207,13 @@ func (r *Registry) create(h uint64, ns string, kind Kind, name string, tags []st
 	if !s.spelled(ns, name, own) {
 		// Spelled otherwise than the canonical key: an entry of its own keeps the caller's
 		// spelling.
-		e = &entry{hash: h, s: s, alias: &spelling{ns: ns, name: name, tags: own}}
+		if !spelt {
+			r.uncached.Add(1)
+			return s
+		}
+		a := &aliasEntry{sp: sp}
+		a.entry = entry{hash: h, s: s, alias: &a.sp}
+		e = &a.entry
 	}
 	if r.admit(s, e.bytes()) {
 		r.insert(h, e)
@@ -278,7 +290,7 @@ func (r *Registry) overflowLocked(ns string, kind Kind, name string) *Series {
 }
 
 func (r *Registry) newSeriesLocked(ns string, kind Kind, spec Spec, key uint64) *Series {
-	s := &Series{ns: ns, kind: kind, name: r.internLocked(spec.Name), tags: strings.Join(spec.Tags, ","),
+	s := &Series{ns: ns, kind: kind, name: r.internLocked(spec.Name), tags: joinTags(spec.Tags),
 		ntags: uint16(len(spec.Tags)), ext: spec.Ext}
 	s.self = entry{hash: key, s: s}
 	switch kind {
@@ -556,23 +568,98 @@ type entry struct {
 	alias *spelling
 }
 
-// spelling is a key as a caller spelled it, when that is not the series' canonical key.
+// spelling is a key as a caller spelled it, when that is not the series' canonical key: its
+// namespace, name and tags packed in one string, each part ended by a NUL byte. One allocation
+// for the entry and one for the strings, and a lookup that compares them reads one string, where
+// a spelling kept as strings and a slice of them was a cache miss per tag at 100,000 series.
 type spelling struct {
-	ns, name string
-	tags     []string
+	key   string
+	ntags int
+}
+
+// aliasEntry is an entry with its spelling, in one allocation.
+type aliasEntry struct {
+	entry
+	sp spelling
+}
+
+// spell packs a spelling, copying its strings. It reports false when a part holds a NUL byte,
+// which the packed form cannot tell from the end of the part.
+func spell(ns, name string, tags []string) (spelling, bool) {
+	n := len(ns) + len(name) + 2
+	for _, t := range tags {
+		n += len(t) + 1
+	}
+	var b strings.Builder
+	b.Grow(n)
+	for _, p := range [2]string{ns, name} {
+		if strings.IndexByte(p, 0) >= 0 {
+			return spelling{}, false
+		}
+		b.WriteString(p)
+		b.WriteByte(0)
+	}
+	for _, t := range tags {
+		if strings.IndexByte(t, 0) >= 0 {
+			return spelling{}, false
+		}
+		b.WriteString(t)
+		b.WriteByte(0)
+	}
+	return spelling{key: b.String(), ntags: len(tags)}, true
+}
+
+// parts returns the spelling's namespace and name and fills tags (len ntags) with its tags, all
+// substrings of its key.
+func (sp *spelling) parts(tags []string) (ns, name string) {
+	k := sp.key
+	next := func() string {
+		i := strings.IndexByte(k, 0)
+		p := k[:i]
+		if i == 0 {
+			p = "" // not k[:0], whose pointer would keep the whole key alive
+		}
+		k = k[i+1:]
+		return p
+	}
+	ns, name = next(), next()
+	for i := range tags {
+		tags[i] = next()
+	}
+	return ns, name
+}
+
+// matches reports whether ns, name and tags are this spelling. Exact though parts are compared
+// piece by piece: with as many parts on each side, each ended by a NUL, a part on the caller's
+// side that held a NUL would leave a part unmatched.
+func (sp *spelling) matches(ns, name string, tags []string) bool {
+	if sp.ntags != len(tags) {
+		return false
+	}
+	k, ok := cutPart(sp.key, ns)
+	if ok {
+		k, ok = cutPart(k, name)
+	}
+	for i := 0; ok && i < len(tags); i++ {
+		k, ok = cutPart(k, tags[i])
+	}
+	return ok && len(k) == 0
+}
+
+// cutPart returns what follows p and its NUL at the start of k, if they are there.
+func cutPart(k, p string) (string, bool) {
+	if len(k) <= len(p) || k[len(p)] != 0 || k[:len(p)] != p {
+		return k, false
+	}
+	return k[len(p)+1:], true
 }
 
 // bytes returns the bytes of strings the entry keeps of its own (admit's accounting).
 func (e *entry) bytes() int64 {
-	a := e.alias
-	if a == nil {
-		return 0
+	if a := e.alias; a != nil {
+		return int64(len(a.key))
 	}
-	n := int64(len(a.ns) + len(a.name))
-	for _, t := range a.tags {
-		n += int64(len(t))
-	}
-	return n
+	return 0
 }
 
 // matches reports whether the entry stands for this spelling.
@@ -581,34 +668,27 @@ func (e *entry) matches(ns string, kind Kind, name string, tags []string) bool {
 		return false
 	}
 	if a := e.alias; a != nil {
-		return equalKey(a.ns, a.name, a.tags, ns, name, tags)
+		return a.matches(ns, name, tags)
 	}
 	return e.s.spelled(ns, name, tags)
 }
 
-// sameKey reports whether e and o stand for the same spelling.
+// sameKey reports whether e and o stand for the same spelling (insert's slow path).
 func (e *entry) sameKey(o *entry) bool {
-	if a := o.alias; a != nil {
-		return e.matches(a.ns, o.s.kind, a.name, a.tags)
-	}
-	if a := e.alias; a != nil {
-		return o.matches(a.ns, e.s.kind, a.name, a.tags)
-	}
-	s, c := e.s, o.s // both canonical spellings
-	return s.kind == c.kind && s.ns == c.ns && s.name == c.name && s.ntags == c.ntags && s.tags == c.tags
-}
-
-// equalKey reports whether two spellings are the same.
-func equalKey(ns1, name1 string, tags1 []string, ns2, name2 string, tags2 []string) bool {
-	if name1 != name2 || len(tags1) != len(tags2) || ns1 != ns2 {
+	if e.s.kind != o.s.kind {
 		return false
 	}
-	for i, t := range tags2 {
-		if tags1[i] != t {
-			return false
-		}
+	a, b := e.alias, o.alias
+	switch {
+	case a != nil && b != nil:
+		return a.ntags == b.ntags && a.key == b.key
+	case a != nil:
+		return a.matches(o.s.ns, o.s.name, o.s.Tags())
+	case b != nil:
+		return b.matches(e.s.ns, e.s.name, e.s.Tags())
 	}
-	return true
+	s, c := e.s, o.s // both canonical spellings
+	return s.ns == c.ns && s.name == c.name && s.ntags == c.ntags && s.tags == c.tags
 }
 
 // spelled reports whether ns, name and tags are the series' canonical key as it is.
@@ -636,6 +716,15 @@ func equalJoined(joined string, n int, tags []string) bool {
 		}
 	}
 	return len(joined) == 0
+}
+
+// joinTags returns tags joined by ',' in a string of their own: one tag is copied, since it may
+// be a part of a caller's whole spelling (see spell), which the series would keep alive.
+func joinTags(tags []string) string {
+	if len(tags) == 1 {
+		return strings.Clone(tags[0])
+	}
+	return strings.Join(tags, ",")
 }
 
 // MaxTags is the most canonical tags a series may have.

@@ -110,6 +110,52 @@ func TestJoinedTags(t *testing.T) {
 	}
 }
 
+// TestSpelling: an alias entry's spelling packed in one string matches exactly its own parts,
+// not parts that join to the same bytes; a spelling holding a NUL byte (which the packed form
+// cannot hold) finds its series every time without an entry, counted as uncached.
+func TestSpelling(t *testing.T) {
+	sp, ok := spell("ns", "m", []string{"b:2", "a:1", ""})
+	if !ok {
+		t.Fatal("spell refused a spelling without NUL bytes")
+	}
+	tags := make([]string, 3)
+	if ns, name := sp.parts(tags); ns != "ns" || name != "m" || !slices.Equal(tags, []string{"b:2", "a:1", ""}) {
+		t.Errorf("parts = %q %q %q", ns, name, tags)
+	}
+	for _, c := range []struct {
+		ns, name string
+		tags     []string
+		want     bool
+	}{
+		{"ns", "m", []string{"b:2", "a:1", ""}, true},
+		{"ns", "m", []string{"b:2", "a:1"}, false},
+		{"ns", "m", []string{"b:2", "a:1", "", ""}, false},
+		{"ns", "m", []string{"b:2\x00a:1", "", ""}, false},
+		{"ns\x00m", "b:2", []string{"a:1", ""}, false},
+		{"", "ns\x00m", []string{"b:2", "a:1", ""}, false},
+		{"ns", "m", []string{"b:2", "a:1", "\x00"}, false},
+		{"ns", "m", []string{"b:", "a:1", ""}, false},
+		{"n", "m", []string{"b:2", "a:1", ""}, false},
+	} {
+		if got := sp.matches(c.ns, c.name, c.tags); got != c.want {
+			t.Errorf("matches(%q, %q, %q) = %v, want %v", c.ns, c.name, c.tags, got, c.want)
+		}
+	}
+	if _, ok := spell("", "m", []string{"a\x00"}); ok {
+		t.Error("spell packed a tag holding a NUL byte")
+	}
+
+	r := New(Config{}, testCanon)
+	nul := []string{"z:\x00", "a:1"} // not the canonical order: it would need an alias entry
+	first := r.Lookup(KindCounter, "m", nul)
+	if first == nil || r.Lookup(KindCounter, "m", nul) != first || r.Lookup(KindCounter, "m", []string{"a:1", "z:\x00"}) != first {
+		t.Fatal("a spelling holding a NUL byte did not find its series every time")
+	}
+	if st := r.Stats(); st.Series != 1 || st.Aliases != 1 || st.Uncached != 2 {
+		t.Errorf("Series %d, Aliases %d, Uncached %d: want 1, 1 (the canonical spelling's) and 2", st.Series, st.Aliases, st.Uncached)
+	}
+}
+
 func TestLookupDoesNotRetainCallerTags(t *testing.T) {
 	r := New(Config{}, testCanon)
 	tags := []string{"a:1"}
@@ -135,7 +181,8 @@ func TestCollisions(t *testing.T) {
 	tb := newTable(8)
 	s1, s2 := &Series{kind: KindCounter, name: "x"}, &Series{kind: KindCounter, name: "y"}
 	tb.put(&entry{hash: 42, s: s1})
-	tb.put(&entry{hash: 42, s: s2, alias: &spelling{name: "y"}})
+	sp, _ := spell("", "y", nil)
+	tb.put(&entry{hash: 42, s: s2, alias: &sp})
 	find := func(name string) *Series {
 		for i := uint64(42>>32) & tb.mask; ; i = (i + 1) & tb.mask {
 			e := tb.slots[i].Load()
