@@ -415,7 +415,7 @@ func (e *exporter) emit(s *shard.Series) bool {
 		}
 		return true
 	case shard.KindGauge:
-		v, touched := s.Gauge.Swap()
+		v, touched := s.Gauge().Swap()
 		if touched && !ext.gaugeSet.Load() {
 			ext.gaugeSet.Store(true)
 		}
@@ -425,7 +425,7 @@ func (e *exporter) emit(s *shard.Series) bool {
 		return touched
 	case shard.KindSet:
 		var dropped uint64
-		e.setVals, dropped = s.Set.Swap(e.setVals[:0])
+		e.setVals, dropped = s.Set().Swap(e.setVals[:0])
 		e.setDrops.Add(dropped)
 		for _, v := range e.setVals {
 			e.packer.End(statsd.AppendSetValue(e.packer.Begin(), e.begin(s, ext, statsd.Set, ""), v))
@@ -441,8 +441,8 @@ func (e *exporter) emit(s *shard.Series) bool {
 func (e *exporter) emitHistogram(s *shard.Series, ext *seriesExt) bool {
 	p := ext.plan
 	switch {
-	case s.Buckets != nil:
-		s.Buckets.Swap(&e.bsnap)
+	case s.Buckets() != nil:
+		s.Buckets().Swap(&e.bsnap)
 		e.invalidValues.Add(e.bsnap.Invalid)
 		if e.bsnap.Count == 0 {
 			return e.bsnap.Invalid > 0
@@ -458,17 +458,17 @@ func (e *exporter) emitHistogram(s *shard.Series, ext *seriesExt) bool {
 		}
 		e.putSumCount(s, ext, e.bsnap.Sum, e.bsnap.Count)
 		return true
-	case s.Reservoir != nil:
+	case s.Reservoir() != nil:
 		r := &e.rsnap
-		s.Reservoir.Swap(r)
+		s.Reservoir().Swap(r)
 		e.invalidValues.Add(r.Invalid)
 		if r.Count == 0 {
 			return r.Invalid > 0
 		}
 		e.putSamples(e.begin(s, ext, p.sampleType(), ""), r)
 		return true
-	case s.Histogram != nil:
-		s.Histogram.Swap(&e.hsnap)
+	case s.Histogram() != nil:
+		s.Histogram().Swap(&e.hsnap)
 		e.invalidValues.Add(e.hsnap.Invalid)
 		if e.hsnap.Count == 0 {
 			return e.hsnap.Invalid > 0

@@ -46,7 +46,7 @@ func (g Gauge) Set(v float64) {
 		g.r.invalidHandle()
 		return
 	}
-	g.s.Gauge.Set(v)
+	g.s.Gauge().Set(v)
 	g.r.after(g.s)
 	if st := g.r.live(); st != nil {
 		st.publish(g.s, pb.SetGauge, math.Float64bits(v))
@@ -59,7 +59,7 @@ func (g Gauge) Add(d float64) {
 		g.r.invalidHandle()
 		return
 	}
-	now := g.s.Gauge.Add(d)
+	now := g.s.Gauge().Add(d)
 	g.r.after(g.s)
 	if st := g.r.live(); st != nil {
 		st.gaugeAdd(g.s, d, now)
@@ -83,28 +83,28 @@ func (h Histogram) Observe(v float64) {
 }
 
 func (r *Recorder) observe(s *shard.Series, v float64) {
-	if s.Histogram != nil {
-		s.Histogram.Observe(v)
+	if h := s.Histogram(); h != nil {
+		h.Observe(v)
 	}
-	if s.Buckets != nil {
-		s.Buckets.Observe(v)
+	if b := s.Buckets(); b != nil {
+		b.Observe(v)
 	}
-	if s.Reservoir != nil {
-		s.Reservoir.Observe(v)
+	if res := s.Reservoir(); res != nil {
+		res.Observe(v)
 	}
 	r.observed(s, v)
 }
 
 // observeN records v as one observation standing for n values (a sampled call, see weight).
 func (r *Recorder) observeN(s *shard.Series, v float64, n uint32) {
-	if s.Histogram != nil {
-		s.Histogram.ObserveN(v, uint64(n))
+	if h := s.Histogram(); h != nil {
+		h.ObserveN(v, uint64(n))
 	}
-	if s.Buckets != nil {
-		s.Buckets.ObserveN(v, uint64(n))
+	if b := s.Buckets(); b != nil {
+		b.ObserveN(v, uint64(n))
 	}
-	if s.Reservoir != nil {
-		s.Reservoir.ObserveN(v, n)
+	if res := s.Reservoir(); res != nil {
+		res.ObserveN(v, n)
 	}
 	r.observed(s, v)
 }
@@ -147,7 +147,7 @@ func (r *Recorder) setAdd(s *shard.Series, v string) {
 		r.exp.tooLong.Add(1)
 		return
 	}
-	s.Set.Add(v)
+	s.Set().Add(v)
 	r.after(s)
 }
 
@@ -234,7 +234,7 @@ func (r *Recorder) Count(name string, n int64, tags ...string) {
 // GaugeSet sets the gauge name to v.
 func (r *Recorder) GaugeSet(name string, v float64, tags ...string) {
 	if s := r.reg.LookupCall(shard.KindGauge, name, tags); s != nil {
-		s.Gauge.Set(v)
+		s.Gauge().Set(v)
 		r.after(s)
 		if st := r.live(); st != nil {
 			st.publish(s, pb.SetGauge, math.Float64bits(v))
@@ -245,7 +245,7 @@ func (r *Recorder) GaugeSet(name string, v float64, tags ...string) {
 // GaugeAdd adds d to the gauge name.
 func (r *Recorder) GaugeAdd(name string, d float64, tags ...string) {
 	if s := r.reg.LookupCall(shard.KindGauge, name, tags); s != nil {
-		now := s.Gauge.Add(d)
+		now := s.Gauge().Add(d)
 		r.after(s)
 		if st := r.live(); st != nil {
 			st.gaugeAdd(s, d, now)

@@ -264,13 +264,13 @@ func (in *Intake) line(p *lineParser, line []byte) {
 		err = smp.Values(func(v float64, relative bool) {
 			st := r.live()
 			if relative && in.relative {
-				now := s.Gauge.Add(v)
+				now := s.Gauge().Add(v)
 				if st != nil {
 					st.gaugeAdd(s, v, now)
 				}
 				return
 			}
-			s.Gauge.Set(v)
+			s.Gauge().Set(v)
 			if st != nil {
 				st.publish(s, pb.SetGauge, math.Float64bits(v))
 			}

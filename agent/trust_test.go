@@ -333,7 +333,7 @@ func TestSketchBinWeightsReadExactly(t *testing.T) {
 	}
 	// A weight past what one line may carry is split.
 	big := uint64(statsd.MaxWeight) + 5
-	r.reg.Lookup(KindDistribution, "big", nil).Histogram.ObserveN(2, big)
+	r.reg.Lookup(KindDistribution, "big", nil).Histogram().ObserveN(2, big)
 	r.Flush()
 	rc.read(t, s.takePayloads())
 	if got := rc.obs["big|"]; got != big {

@@ -7,6 +7,7 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
+	"unsafe"
 
 	"github.com/cespare/xxhash/v2"
 )
@@ -295,24 +296,29 @@ func (r *Registry) newSeriesLocked(ns string, kind Kind, spec Spec, key uint64) 
 	s.self = entry{hash: key, s: s}
 	switch kind {
 	case KindSet:
-		s.Set = &Set{max: r.cfg.MaxSetSize}
+		s.cells, s.cellKind = unsafe.Pointer(&Set{max: r.cfg.MaxSetSize}), cellsSet
 	case KindHistogram, KindDistribution, KindTiming:
+		var (
+			h  *Histogram
+			b  *Buckets
+			rv *Reservoir
+		)
 		if spec.Sketch {
-			s.Histogram = new(Histogram)
+			h = new(Histogram)
 		}
 		if len(spec.Bounds) > 0 {
 			// The owner validated the bounds; an error here is a programming error upstream.
-			b, err := NewBuckets(spec.Bounds)
-			if err == nil {
-				s.Buckets = b
+			if nb, err := NewBuckets(spec.Bounds); err == nil {
+				b = nb
 			}
 		}
 		if spec.Reservoir > 0 {
-			s.Reservoir = &Reservoir{Cap: spec.Reservoir}
+			rv = &Reservoir{Cap: spec.Reservoir}
 		}
-		if s.Histogram == nil && s.Buckets == nil && s.Reservoir == nil {
-			s.Histogram = new(Histogram)
+		if h == nil && b == nil && rv == nil {
+			h = new(Histogram)
 		}
+		s.setCells(h, b, rv)
 	}
 	r.addLocked(key, s)
 	r.all = append(r.all, s)

@@ -427,12 +427,12 @@ func TestFlushVisitsOnce(t *testing.T) {
 	for _, expiry := range []int{1, 2, 3, -1} {
 		r := New(Config{Expiry: expiry}, testCanon)
 		s := r.Lookup(KindGauge, "g", nil)
-		s.Gauge.Set(1)
+		s.Gauge().Set(1)
 		for flush := range 5 {
 			visits := 0
 			r.Flush(func(x *Series) bool {
 				visits++
-				_, touched := x.Gauge.Swap()
+				_, touched := x.Gauge().Swap()
 				return touched
 			})
 			live := expiry < 0 || flush <= expiry // set in flush 0, then idle for expiry flushes
@@ -524,5 +524,62 @@ func TestNamesInterned(t *testing.T) {
 	r.mu.Unlock()
 	if left != 0 {
 		t.Errorf("%d names interned after every series expired, want 0", left)
+	}
+}
+
+// TestSeriesCells: each kind finds its own cells, and only those, whichever combination a Spec
+// asks for; a gauge in its counter's memory keeps its value and touched flag; and the series
+// stays in its 176-byte size class (a field for every kind's cells made it 224).
+func TestSeriesCells(t *testing.T) {
+	if n := unsafe.Sizeof(Series{}); n > 176 {
+		t.Errorf("Series is %d bytes, want ≤ 176", n)
+	}
+	var spec Spec
+	r := New(Config{}, func(kind Kind, name string, tags []string) (Spec, error) {
+		sp := spec
+		sp.Name = name
+		return sp, nil
+	})
+	type has struct{ set, h, b, res bool }
+	for _, c := range []struct {
+		kind Kind
+		spec Spec
+		want has
+	}{
+		{KindCounter, Spec{}, has{}},
+		{KindGauge, Spec{}, has{}},
+		{KindSet, Spec{}, has{set: true}},
+		{KindHistogram, Spec{}, has{h: true}}, // no cells asked for: a sketch
+		{KindHistogram, Spec{Sketch: true}, has{h: true}},
+		{KindHistogram, Spec{Bounds: []float64{1, 2}}, has{b: true}},
+		{KindDistribution, Spec{Reservoir: 8}, has{res: true}},
+		{KindTiming, Spec{Sketch: true, Reservoir: 8}, has{h: true, res: true}},
+		{KindHistogram, Spec{Sketch: true, Bounds: []float64{1}, Reservoir: 8}, has{h: true, b: true, res: true}},
+		{KindDistribution, Spec{Bounds: []float64{1}, Reservoir: 8}, has{b: true, res: true}},
+	} {
+		spec = c.spec
+		s := r.Lookup(c.kind, fmt.Sprintf("m%d%v%d", c.kind, c.spec.Sketch, len(c.spec.Bounds)+c.spec.Reservoir), nil)
+		got := has{s.Set() != nil, s.Histogram() != nil, s.Buckets() != nil, s.Reservoir() != nil}
+		if got != c.want {
+			t.Errorf("%v %+v: cells %+v, want %+v", c.kind, c.spec, got, c.want)
+		}
+		if h := s.Histogram(); h != nil {
+			h.Observe(1.5)
+		}
+		if b := s.Buckets(); b != nil {
+			b.Observe(0.5)
+		}
+		if res := s.Reservoir(); res != nil {
+			res.Observe(2.5)
+		}
+	}
+	g := r.Lookup(KindGauge, "g", nil)
+	if _, touched := g.Gauge().Swap(); touched {
+		t.Error("a new gauge is touched")
+	}
+	g.Gauge().Set(-0.25)
+	g.Gauge().Add(1)
+	if v, touched := g.Gauge().Swap(); v != 0.75 || !touched {
+		t.Errorf("gauge Swap = %v, %v, want 0.75, true", v, touched)
 	}
 }
