@@ -84,7 +84,6 @@ type Registry struct {
 	cfg       Config
 
 	mu       sync.Mutex
-	byKey    map[uint64]*Series  // hash of the canonical key -> live series, chained by Series.next
 	names    map[string]*nameRef // the live series' names, one copy each
 	all      []*Series           // live series in creation order; the flush walks it
 	overflow int                 // live overflow series
@@ -124,7 +123,6 @@ func New(cfg Config, canon Canonicalizer) *Registry {
 		shardMask: uint64(n - 1),
 		canon:     canon,
 		cfg:       cfg,
-		byKey:     make(map[uint64]*Series),
 		names:     make(map[string]*nameRef),
 	}
 	for i := range r.shards {
@@ -204,20 +202,17 @@ func (r *Registry) create(h uint64, ns string, kind Kind, name string, tags []st
 		s = r.newSeriesLocked(ns, kind, spec, key)
 	}
 	r.mu.Unlock()
-	e := &s.self // the canonical spelling's entry, inside the series (see Series.self)
-	if !s.spelled(ns, name, own) {
-		// Spelled otherwise than the canonical key: an entry of its own keeps the caller's
-		// spelling.
-		if !spelt {
-			r.uncached.Add(1)
-			return s
-		}
-		a := &aliasEntry{sp: sp}
-		a.entry = entry{hash: h, s: s, alias: &a.sp}
-		e = &a.entry
+	if s.spelled(ns, name, own) {
+		return s // its entry is the series' own, in the table since the series was (see addLocked)
 	}
-	if r.admit(s, e.bytes()) {
-		r.insert(h, e)
+	// Spelled otherwise than the canonical key: an entry of its own keeps the caller's spelling.
+	if !spelt {
+		r.uncached.Add(1)
+		return s
+	}
+	a := &aliasEntry{entry: entry{hash: h, s: s}, sp: sp}
+	if r.admit(s, a.bytes()) {
+		r.insert(h, &a.entry)
 	} else {
 		r.uncached.Add(1)
 	}
@@ -228,7 +223,7 @@ func (r *Registry) create(h uint64, ns string, kind Kind, name string, tags []st
 // alike, names past the length limit with different tails), and every spelling seen would
 // otherwise keep an entry, with a copy of its strings, for as long as the series lives: hostile
 // input could make one series hold any amount of memory. Past these bounds a spelling gets no
-// entry: each lookup of it takes the slow path (canonicalize, then the canonical map), which costs
+// entry: each lookup of it takes the slow path (canonicalize, then the canonical key), which costs
 // time, not memory.
 const (
 	// MaxAliases is the most lookup entries one series gets.
@@ -320,7 +315,7 @@ func (r *Registry) newSeriesLocked(ns string, kind Kind, spec Spec, key uint64) 
 		}
 		s.setCells(h, b, rv)
 	}
-	r.addLocked(key, s)
+	r.addLocked(s)
 	r.all = append(r.all, s)
 	r.created++
 	r.live.Store(int64(len(r.all)))
@@ -390,8 +385,8 @@ func (r *Registry) Revive(s *Series) {
 			if s.overflow {
 				r.overflow++
 			}
-			if key := s.self.hash; r.findLocked(key, s.ns, s.kind, s.name, s.Tags()) == nil {
-				r.addLocked(key, s)
+			if r.findLocked(s.self.hash, s.ns, s.kind, s.name, s.Tags()) == nil {
+				r.addLocked(s)
 			}
 			// Take the name's reference back without assigning s.name, which lookups read
 			// meanwhile: the interned copy is s.name's string, or becomes it if none was left.
@@ -484,7 +479,6 @@ func (r *Registry) remove(expired []*Series) {
 			continue // revived between the walk and now
 		}
 		s.removed = true
-		r.dropLocked(s)
 		r.releaseNameLocked(s.name)
 		if s.overflow {
 			r.overflow--
@@ -565,13 +559,22 @@ func (t *table) put(e *entry) {
 	}
 }
 
-// entry maps one spelling of a key to its series. A spelling that is the series' canonical key
-// (the common case: tags already clean and sorted, no global tags added) is compared with the
-// series' own strings and costs the entry alone; another keeps its own copy in alias.
+// entry maps one spelling of a key to its series. The canonical spelling's entry is the series'
+// own (Series.self), compared with the series' strings; every other entry is the first field of
+// an aliasEntry, which keeps the spelling (see alias).
 type entry struct {
-	hash  uint64
-	s     *Series
-	alias *spelling
+	hash uint64
+	s    *Series
+}
+
+// alias returns the spelling of an aliasEntry's entry, nil for a series' own. An entry that is not
+// its series' self is always the first field of an aliasEntry (create makes no other kind), so
+// the conversion reads the aliasEntry it was allocated as.
+func (e *entry) alias() *spelling {
+	if e == &e.s.self {
+		return nil
+	}
+	return &(*aliasEntry)(unsafe.Pointer(e)).sp
 }
 
 // spelling is a key as a caller spelled it, when that is not the series' canonical key: its
@@ -583,7 +586,8 @@ type spelling struct {
 	ntags int
 }
 
-// aliasEntry is an entry with its spelling, in one allocation.
+// aliasEntry is an entry with its spelling, in one allocation. entry must stay its first field
+// (see entry.alias).
 type aliasEntry struct {
 	entry
 	sp spelling
@@ -662,7 +666,7 @@ func cutPart(k, p string) (string, bool) {
 
 // bytes returns the bytes of strings the entry keeps of its own (admit's accounting).
 func (e *entry) bytes() int64 {
-	if a := e.alias; a != nil {
+	if a := e.alias(); a != nil {
 		return int64(len(a.key))
 	}
 	return 0
@@ -673,7 +677,7 @@ func (e *entry) matches(ns string, kind Kind, name string, tags []string) bool {
 	if e.s.kind != kind {
 		return false
 	}
-	if a := e.alias; a != nil {
+	if a := e.alias(); a != nil {
 		return a.matches(ns, name, tags)
 	}
 	return e.s.spelled(ns, name, tags)
@@ -684,7 +688,7 @@ func (e *entry) sameKey(o *entry) bool {
 	if e.s.kind != o.s.kind {
 		return false
 	}
-	a, b := e.alias, o.alias
+	a, b := e.alias(), o.alias()
 	switch {
 	case a != nil && b != nil:
 		return a.ntags == b.ntags && a.key == b.key
@@ -783,41 +787,27 @@ func (r *Registry) releaseNameLocked(name string) {
 }
 
 // findLocked returns the live series whose canonical key (hashed to key) is ns, kind, name and
-// tags, or nil.
+// tags, or nil. The lookup tables are the canonical index: a live series' own entry is in them
+// from its creation (addLocked) to its removal, both under r.mu, which the caller holds.
 func (r *Registry) findLocked(key uint64, ns string, kind Kind, name string, tags []string) *Series {
-	for s := r.byKey[key]; s != nil; s = s.next {
-		if s.kind == kind && s.spelled(ns, name, tags) {
+	t := r.shards[key&r.shardMask].t.Load()
+	for i := (key >> 32) & t.mask; ; i = (i + 1) & t.mask {
+		e := t.slots[i].Load()
+		if e == nil {
+			return nil
+		}
+		if s := e.s; e.hash == key && e == &s.self && !s.removed && s.kind == kind && s.spelled(ns, name, tags) {
 			return s
 		}
 	}
-	return nil
 }
 
-// addLocked indexes a series by its canonical key.
-func (r *Registry) addLocked(key uint64, s *Series) {
-	s.next = r.byKey[key]
-	r.byKey[key] = s
-}
-
-// dropLocked removes a series from the canonical index, if it is there.
-func (r *Registry) dropLocked(s *Series) {
-	key := s.self.hash
-	prev := (*Series)(nil)
-	for c := r.byKey[key]; c != nil; prev, c = c, c.next {
-		if c != s {
-			continue
-		}
-		switch {
-		case prev != nil:
-			prev.next = c.next
-		case c.next != nil:
-			r.byKey[key] = c.next
-		default:
-			delete(r.byKey, key)
-		}
-		s.next = nil
-		return
-	}
+// addLocked puts a new or revived series' own entry in the lookup tables, which makes it the
+// series findLocked finds for its canonical key. It is not bounded by MaxAliases: every live
+// series has it.
+func (r *Registry) addLocked(s *Series) {
+	s.aliases.Add(1)
+	r.insert(s.self.hash, &s.self)
 }
 
 const (

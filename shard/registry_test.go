@@ -7,6 +7,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"unsafe"
 )
@@ -46,9 +47,11 @@ func TestLookupCanonicalizesTagOrder(t *testing.T) {
 			t.Errorf("Lookup(%v %q %q) = %p, want a distinct series", other.kind, other.name, other.tags, got)
 		}
 	}
+	// Every series has its own entry; "b:2, a:1" and "a:1, b, :2" are not in sorted order and
+	// have one more each.
 	st := r.Stats()
-	if st.Series != 6 || st.Aliases != 7 {
-		t.Errorf("Series=%d Aliases=%d, want 6 and 7", st.Series, st.Aliases)
+	if st.Series != 6 || st.Aliases != 8 {
+		t.Errorf("Series=%d Aliases=%d, want 6 and 8", st.Series, st.Aliases)
 	}
 	if got := a.Tags(); !slices.Equal(got, []string{"a:1", "b:2"}) {
 		t.Errorf("Tags() = %q", got)
@@ -180,9 +183,11 @@ func TestRejected(t *testing.T) {
 func TestCollisions(t *testing.T) {
 	tb := newTable(8)
 	s1, s2 := &Series{kind: KindCounter, name: "x"}, &Series{kind: KindCounter, name: "y"}
-	tb.put(&entry{hash: 42, s: s1})
+	s1.self = entry{hash: 42, s: s1} // a series' own entry
 	sp, _ := spell("", "y", nil)
-	tb.put(&entry{hash: 42, s: s2, alias: &sp})
+	a := &aliasEntry{entry: entry{hash: 42, s: s2}, sp: sp} // an alias entry
+	tb.put(&s1.self)
+	tb.put(&a.entry)
 	find := func(name string) *Series {
 		for i := uint64(42>>32) & tb.mask; ; i = (i + 1) & tb.mask {
 			e := tb.slots[i].Load()
@@ -199,9 +204,10 @@ func TestCollisions(t *testing.T) {
 	}
 }
 
-// TestCanonicalChain puts series with one canonical hash in the canonical index and checks that
-// finding compares full keys and that removing any of them keeps the others.
-func TestCanonicalChain(t *testing.T) {
+// TestCanonicalIndex: the lookup tables are the canonical index. Series whose canonical keys
+// share a hash are told apart by their full keys, a removed series is not found, and an alias
+// entry never stands for a canonical key.
+func TestCanonicalIndex(t *testing.T) {
 	for drop := range 3 {
 		r := New(Config{}, testCanon)
 		ss := []*Series{
@@ -212,10 +218,10 @@ func TestCanonicalChain(t *testing.T) {
 		const key = 7 // one canonical hash for all three
 		r.mu.Lock()
 		for _, s := range ss {
-			s.self.hash = key
-			r.addLocked(key, s)
+			s.self = entry{hash: key, s: s}
+			r.addLocked(s)
 		}
-		r.dropLocked(ss[drop])
+		ss[drop].removed = true
 		for i, s := range ss {
 			got := r.findLocked(key, s.ns, s.kind, s.name, s.Tags())
 			if want := s; i == drop {
@@ -231,6 +237,16 @@ func TestCanonicalChain(t *testing.T) {
 			t.Errorf("a key differing only in tags matched")
 		}
 		r.mu.Unlock()
+	}
+	r := New(Config{}, testCanon)
+	s := r.Lookup(KindCounter, "m", []string{"b:2", "a:1"}) // an alias entry and the series' own
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if got := r.findLocked(hashKey("", KindCounter, "m", []string{"b:2", "a:1"}), "", KindCounter, "m", []string{"b:2", "a:1"}); got != nil {
+		t.Errorf("the alias spelling was found as a canonical key")
+	}
+	if got := r.findLocked(s.self.hash, "", KindCounter, "m", []string{"a:1", "b:2"}); got != s {
+		t.Errorf("the canonical key was not found")
 	}
 }
 
@@ -529,10 +545,10 @@ func TestNamesInterned(t *testing.T) {
 
 // TestSeriesCells: each kind finds its own cells, and only those, whichever combination a Spec
 // asks for; a gauge in its counter's memory keeps its value and touched flag; and the series
-// stays in its 176-byte size class (a field for every kind's cells made it 224).
+// stays in its 160-byte size class (a field for every kind's cells made it 224).
 func TestSeriesCells(t *testing.T) {
-	if n := unsafe.Sizeof(Series{}); n > 176 {
-		t.Errorf("Series is %d bytes, want ≤ 176", n)
+	if n := unsafe.Sizeof(Series{}); n > 160 {
+		t.Errorf("Series is %d bytes, want ≤ 160", n)
 	}
 	var spec Spec
 	r := New(Config{}, func(kind Kind, name string, tags []string) (Spec, error) {
@@ -581,5 +597,65 @@ func TestSeriesCells(t *testing.T) {
 	g.Gauge().Add(1)
 	if v, touched := g.Gauge().Swap(); v != 0.75 || !touched {
 		t.Errorf("gauge Swap = %v, %v, want 0.75, true", v, touched)
+	}
+}
+
+// TestIndexUnderExpiry: creators by several spellings, recorders and a flusher that expires
+// series race; no recorded value is lost, and when it is over every key is found again by its
+// canonical spelling through the lookup tables, which are the canonical index.
+func TestIndexUnderExpiry(t *testing.T) {
+	r := New(Config{Expiry: 1, Shards: 2}, testCanon)
+	const workers, keys, rounds = 4, 50, 400
+	spellings := func(k int) [][]string {
+		a, b := fmt.Sprintf("a:%d", k), fmt.Sprintf("b:%d", k)
+		return [][]string{{a, b}, {b, a}}
+	}
+	var added, flushed atomic.Int64
+	flush := func() {
+		r.Flush(func(x *Series) bool {
+			d := x.Counter.Swap()
+			flushed.Add(d)
+			return d != 0
+		})
+	}
+	var wg sync.WaitGroup
+	for w := range workers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := range rounds {
+				k := (i*7 + w) % keys
+				s := r.Lookup(KindCounter, "m", spellings(k)[(i+w)%2])
+				s.Counter.Add(1)
+				added.Add(1)
+				if s.Dead() {
+					r.Revive(s)
+				}
+			}
+		}()
+	}
+	done := make(chan struct{})
+	go func() { wg.Wait(); close(done) }()
+	for loop := true; loop; {
+		select {
+		case <-done:
+			loop = false
+		default:
+			flush()
+		}
+	}
+	flush()
+	flush()
+	if added.Load() != flushed.Load() {
+		t.Fatalf("flushed %d, recorded %d", flushed.Load(), added.Load())
+	}
+	for k := range keys {
+		s := r.Lookup(KindCounter, "m", spellings(k)[0])
+		r.mu.Lock()
+		found := r.findLocked(s.self.hash, "", KindCounter, "m", spellings(k)[0])
+		r.mu.Unlock()
+		if found != s || s.Dead() {
+			t.Errorf("key %d: canonical index has %p, lookup gave %p (dead %v)", k, found, s, s.Dead())
+		}
 	}
 }

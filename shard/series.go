@@ -64,7 +64,6 @@ type Series struct {
 	name string
 	tags string // the canonical tags joined by ',' (no canonical tag holds one; see Spec.Tags)
 	ext  any
-	next *Series // owned by the registry's mutex: the next series whose canonical key has the same hash
 }
 
 // cellKind says what Series.cells points to.
