@@ -81,8 +81,15 @@ func (c *Counter) AddFloat(v float64) bool {
 }
 
 // SwapFloat returns the float part accumulated since the last SwapFloat and resets it to zero.
-// Call it after Swap, which moves what wrapped the int part into it.
-func (c *Counter) SwapFloat() float64 { return math.Float64frombits(c.f.Swap(0)) }
+// Call it after Swap, which moves what wrapped the int part into it. A counter with no float part
+// (most of them) costs a load, not a locked swap: an AddFloat racing with the load lands in the
+// next interval, as it would if it came just after a swap.
+func (c *Counter) SwapFloat() float64 {
+	if c.f.Load() == 0 {
+		return 0
+	}
+	return math.Float64frombits(c.f.Swap(0))
+}
 
 // LoadFloat returns the float part accumulated since the last SwapFloat, with what wrapped the
 // int part since the last Swap.
@@ -111,9 +118,13 @@ func (c *Counter) Load() int64 {
 }
 
 // Swap returns the delta accumulated since the last Swap and resets it to zero with atomic swaps,
-// so an Add racing with Swap lands in exactly one of the two intervals.
+// so an Add racing with Swap lands in exactly one of the two intervals. A part that is zero is
+// only loaded, not swapped: a flush over idle series then takes no locked instruction for them.
 func (c *Counter) Swap() int64 {
-	v := c.v.Swap(0)
+	var v uint64
+	if c.v.Load() != 0 {
+		v = c.v.Swap(0)
+	}
 	if w := c.wraps.Load(); w != 0 {
 		c.wraps.Add(-w)
 		c.AddFloat(float64(w) * (1 << 64))

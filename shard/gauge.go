@@ -42,6 +42,9 @@ func (g *Gauge) Load() float64 { return math.Float64frombits(g.bits.Load()) }
 // Swap clears the touched flag and returns the current value and whether it was touched since the
 // previous Swap. The value itself is kept (a gauge is a level, not a delta).
 func (g *Gauge) Swap() (v float64, touched bool) {
+	if g.touched.Load() == 0 {
+		return g.Load(), false // untouched: no locked swap (a Set racing with this is the next interval's)
+	}
 	t := g.touched.Swap(0)
 	return g.Load(), t != 0
 }

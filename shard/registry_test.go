@@ -659,3 +659,55 @@ func TestIndexUnderExpiry(t *testing.T) {
 		}
 	}
 }
+
+// TestSwapRacesRecording: swaps that skip a part found zero (a load instead of a locked swap)
+// lose nothing to adds and sets racing with them: every add lands in one interval, and the
+// gauge's last set is reported, touched, by some swap.
+func TestSwapRacesRecording(t *testing.T) {
+	const n = 20000
+	var c Counter
+	var g Gauge
+	var wg sync.WaitGroup
+	wg.Add(3)
+	go func() {
+		defer wg.Done()
+		for range n {
+			c.Add(1)
+		}
+	}()
+	go func() {
+		defer wg.Done()
+		for range n {
+			c.AddFloat(0.5)
+		}
+	}()
+	go func() {
+		defer wg.Done()
+		for i := range n {
+			g.Set(float64(i + 1))
+		}
+	}()
+	done := make(chan struct{})
+	go func() { wg.Wait(); close(done) }()
+	var ints int64
+	var floats, last float64
+	swap := func() {
+		ints += c.Swap()
+		floats += c.SwapFloat()
+		if v, touched := g.Swap(); touched {
+			last = v
+		}
+	}
+	for loop := true; loop; {
+		select {
+		case <-done:
+			loop = false
+		default:
+			swap()
+		}
+	}
+	swap()
+	if ints != n || floats != n/2 || last != n {
+		t.Errorf("swapped %d, %v and gauge %v; want %d, %d and %d", ints, floats, last, n, n/2, n)
+	}
+}
