@@ -399,7 +399,11 @@ func (e *exporter) emit(s *shard.Series) bool {
 		if d == 0 && f == 0 {
 			return false
 		}
-		ext.total.Store(math.Float64bits(math.Float64frombits(ext.total.Load()) + float64(d) + f))
+		if e.cfg.TCP.Enabled {
+			// The running total is for the TCP stream's snapshots alone (counterTotal); its
+			// store is a locked instruction per counter per flush.
+			ext.total.Store(math.Float64bits(math.Float64frombits(ext.total.Load()) + float64(d) + f))
+		}
 		if f == 0 && ext.carry == 0 {
 			e.putInt(e.begin(s, ext, statsd.Counter, ""), d)
 			return true
