@@ -286,7 +286,7 @@ func (r *Registry) overflowLocked(ns string, kind Kind, name string) *Series {
 }
 
 func (r *Registry) newSeriesLocked(ns string, kind Kind, spec Spec, key uint64) *Series {
-	s := &Series{ns: ns, kind: kind, name: r.internLocked(spec.Name), tags: joinTags(spec.Tags),
+	s := &Series{ns: r.internLocked(ns), kind: kind, name: r.internLocked(spec.Name), tags: joinTags(spec.Tags),
 		ntags: uint16(len(spec.Tags)), ext: spec.Ext}
 	s.self = entry{hash: key, s: s}
 	switch kind {
@@ -388,9 +388,11 @@ func (r *Registry) Revive(s *Series) {
 			if r.findLocked(s.self.hash, s.ns, s.kind, s.name, s.Tags()) == nil {
 				r.addLocked(s)
 			}
-			// Take the name's reference back without assigning s.name, which lookups read
-			// meanwhile: the interned copy is s.name's string, or becomes it if none was left.
-			r.internLocked(s.name)
+			// Take the name's and namespace's references back without assigning s.name or
+			// s.ns, which lookups read meanwhile: the interned copy is the series' string, or
+			// becomes it if none was left.
+			r.refLocked(s.name, false)
+			r.refLocked(s.ns, false)
 			r.live.Store(int64(len(r.all)))
 			r.revived++
 		}
@@ -480,6 +482,7 @@ func (r *Registry) remove(expired []*Series) {
 		}
 		s.removed = true
 		r.releaseNameLocked(s.name)
+		r.releaseNameLocked(s.ns)
 		if s.overflow {
 			r.overflow--
 		}
@@ -765,11 +768,23 @@ type nameRef struct {
 	n int
 }
 
-// internLocked returns the registry's copy of a series name, so that the series of one metric
-// share it (most of a registry's series differ in their tags, not their names).
-func (r *Registry) internLocked(name string) string {
+// internLocked returns the registry's copy of a series name or namespace, so that the series of
+// one metric, or of one namespace (a container's), share it: most of a registry's series differ
+// in their tags. A string seen for the first time is copied, since the caller's may be part of a
+// larger one (a spelling's key, see spell) that the copy would otherwise keep alive.
+func (r *Registry) internLocked(name string) string { return r.refLocked(name, true) }
+
+// refLocked takes a reference to an interned string, interning name (a copy of it if clone) when
+// none is left.
+func (r *Registry) refLocked(name string, clone bool) string {
+	if name == "" {
+		return ""
+	}
 	ref := r.names[name]
 	if ref == nil {
+		if clone {
+			name = strings.Clone(name)
+		}
 		ref = &nameRef{s: name}
 		r.names[name] = ref
 	}
@@ -777,7 +792,7 @@ func (r *Registry) internLocked(name string) string {
 	return ref.s
 }
 
-// releaseNameLocked gives back a removed series' use of its name.
+// releaseNameLocked gives back a removed series' use of its name or namespace.
 func (r *Registry) releaseNameLocked(name string) {
 	if ref := r.names[name]; ref != nil {
 		if ref.n--; ref.n <= 0 {

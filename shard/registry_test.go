@@ -534,6 +534,13 @@ func TestNamesInterned(t *testing.T) {
 		t.Error("two series of one metric keep two copies of its name")
 	}
 	r.Lookup(KindCounter, "other", nil)
+	// Series of one namespace (a container's, in the agent) share one copy of it: each kept a
+	// string of its own, and then a part of its spelling's packed key, which kept all of it.
+	c := r.LookupIn(strings.Clone("container-1"), KindCounter, "m", []string{"id:1"})
+	d := r.LookupIn(strings.Clone("container-1"), KindCounter, "m", []string{"id:2"})
+	if c.Namespace() != "container-1" || unsafe.StringData(c.Namespace()) != unsafe.StringData(d.Namespace()) {
+		t.Errorf("two series of one namespace keep two copies of it (%q)", c.Namespace())
+	}
 	r.Flush(func(*Series) bool { return false })
 	r.mu.Lock()
 	left := len(r.names)
