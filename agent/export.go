@@ -444,9 +444,9 @@ func (e *exporter) emit(s *shard.Series) bool {
 
 func (e *exporter) emitHistogram(s *shard.Series, ext *seriesExt) bool {
 	p := ext.plan
-	switch {
-	case s.Buckets() != nil:
-		s.Buckets().Swap(&e.bsnap)
+	switch b, res, h := s.Buckets(), s.Reservoir(), s.Histogram(); {
+	case b != nil:
+		b.Swap(&e.bsnap)
 		e.invalidValues.Add(e.bsnap.Invalid)
 		if e.bsnap.Count == 0 {
 			return e.bsnap.Invalid > 0
@@ -462,17 +462,17 @@ func (e *exporter) emitHistogram(s *shard.Series, ext *seriesExt) bool {
 		}
 		e.putSumCount(s, ext, e.bsnap.Sum, e.bsnap.Count)
 		return true
-	case s.Reservoir() != nil:
+	case res != nil:
 		r := &e.rsnap
-		s.Reservoir().Swap(r)
+		res.Swap(r)
 		e.invalidValues.Add(r.Invalid)
 		if r.Count == 0 {
 			return r.Invalid > 0
 		}
 		e.putSamples(e.begin(s, ext, p.sampleType(), ""), r)
 		return true
-	case s.Histogram() != nil:
-		s.Histogram().Swap(&e.hsnap)
+	case h != nil:
+		h.Swap(&e.hsnap)
 		e.invalidValues.Add(e.hsnap.Invalid)
 		if e.hsnap.Count == 0 {
 			return e.hsnap.Invalid > 0
