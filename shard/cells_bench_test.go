@@ -236,3 +236,27 @@ func BenchmarkHistogramQuantile(b *testing.B) {
 		_ = s.Quantile(0.99)
 	}
 }
+
+// BenchmarkHistogramSeries is Observe across many histograms at once, as at high cardinality:
+// series histograms visited in turn, values spread as the peer benchmarks spread them (the i-th
+// observation overall records (i mod 1024)/8 + 0.5, so each series sees its own few dozen distinct
+// values), and every histogram swapped after obs observations of each, the flush's work included
+// in the time. The ns/op is per observation.
+func BenchmarkHistogramSeries(b *testing.B) {
+	for _, c := range []struct{ series, obs int }{{1000, 4000}, {10000, 400}, {100000, 12}} {
+		b.Run(fmt.Sprintf("series=%d/obs=%d", c.series, c.obs), func(b *testing.B) {
+			hs := make([]Histogram, c.series)
+			var s HistogramSnapshot
+			interval := c.series * c.obs
+			i := 0
+			for b.Loop() {
+				hs[i%c.series].Observe(float64(i&1023)*0.125 + 0.5)
+				if i++; i%interval == 0 {
+					for j := range hs {
+						hs[j].Swap(&s)
+					}
+				}
+			}
+		})
+	}
+}

@@ -30,12 +30,12 @@ import (
 // the first time a value falls in that octave and published with a compare-and-swap, so
 // concurrent first touches are safe. Each sign costs one 896-byte chunk table, allocated on its
 // first value: a series that never sees a negative value pays nothing for them. Before any of
-// that, the first 8 distinct bins of each interval are counted in words of the struct itself (see
-// Histogram.inline), so a histogram that sees few distinct values an interval holds 144 bytes and
-// no chunk. A latency histogram spanning 6 decades (20 octaves) holds 144 + 896 + 20·320 = 7,440
-// bytes; the hard
-// maximum, every octave of both signs touched, is histMaxBytes = 68,416 bytes. Bounded memory is
-// why the range is clamped: a sketch over every float64 exponent could need 1.3 MB.
+// that, the first 16 distinct bins of each interval are counted in words of the struct itself (see
+// Histogram.inline), so a histogram that sees up to 16 distinct bins an interval holds 208 bytes
+// and no chunk. A latency histogram spanning 6 decades (20 octaves) holds 208 + 896 + 20·320 =
+// 7,504 bytes; the hard maximum, every octave of both signs touched, is histMaxBytes = 68,560
+// bytes. Bounded memory is why the range is clamped: a sketch over every float64 exponent could
+// need 1.3 MB.
 //
 // Cost. Observe is the bin's atomic add, a compare-and-swap loop on the float64 sum, loads of min
 // and max (a compare-and-swap only for a new extreme) and of the octave's touched bit (an atomic
@@ -55,23 +55,25 @@ import (
 // observations in flight during that Swap). If a torn snapshot has bins but no valid Min/Max,
 // Swap takes them from the outermost bins, so Min <= Max whenever Count > 0.
 type Histogram struct {
+	// The fields every Observe reads come first, and the inline words after them, so that a
+	// histogram counting a few bins inline touches as few cache lines as it can.
+	striped   atomic.Pointer[histStripes] // set once contention makes the histogram stripe
+	owner     atomic.Uint64               // stackHint of the goroutine that observed last, >> 13
+	min       atomic.Uint64               // float64 bits XOR histPosInf: the zero value means +Inf
+	max       atomic.Uint64               // float64 bits XOR histNegInf: the zero value means -Inf
+	sum       atomic.Uint64               // float64 bits
+	contended atomic.Uint32               // contended updates since the last Swap (stripe.go)
+	words     atomic.Uint32               // this interval's use of the inline words: inlineUsed, inlineFull
+	sides     [2]atomic.Pointer[histSide] // [0] positive, [1] negative (mirrored)
+	zero      atomic.Uint64               // count of |v| < 2^histMinExp
+	invalid   atomic.Uint64               // NaN and ±Inf
+
 	// The first histInline distinct bins of each interval are counted here, without a chunk:
 	// each word packs a bin (its inlineKey, in the top 16 bits; 0 for a free word) and its count
 	// for the interval. Words fill in order and keep their bin until Swap frees them, so a bin
 	// is in one word, except that an observation racing a Swap may take a second word for its
 	// bin: Swap adds the two.
-	inline  [histInline]atomic.Uint64
-	sides   [2]atomic.Pointer[histSide] // [0] positive, [1] negative (mirrored)
-	min     atomic.Uint64               // float64 bits XOR histPosInf: the zero value means +Inf
-	max     atomic.Uint64               // float64 bits XOR histNegInf: the zero value means -Inf
-	sum     atomic.Uint64               // float64 bits
-	zero    atomic.Uint64               // count of |v| < 2^histMinExp
-	invalid atomic.Uint64               // NaN and ±Inf
-
-	owner     atomic.Uint64               // stackHint of the goroutine that observed last, >> 13
-	contended atomic.Uint32               // contended updates since the last Swap (stripe.go)
-	spilled   atomic.Uint32               // set when an observation found no inline word this interval
-	striped   atomic.Pointer[histStripes] // set once contention makes the histogram stripe
+	inline [histInline]atomic.Uint64
 }
 
 // histStripes are a contended histogram's sub-histograms (see stripe.go). Observe records into the
@@ -104,17 +106,30 @@ const (
 )
 
 // Inline bins (see Histogram.inline). A series that sees a few distinct values an interval, as
-// most do at high cardinality, then needs no chunk table and no chunk: 144 bytes in all rather than
-// 80 + 896 + 320 per octave touched. A histogram that sees more distinct bins in one interval
-// marks itself spilled at the first value that finds no word, and counts in its chunks from then
-// until the next Swap: one load more per observation. An observation is counted inline only while its bin's count
-// stays below histInlineMax, so the count never reaches the key bits; past that, and for weights
-// of histInlineMax or more, it goes to the bin's chunk, and Swap adds the two.
+// most do at high cardinality, then needs no chunk table and no chunk: 208 bytes in all rather than
+// 208 + 896 + 320 per octave touched, and an observation touches the struct's cache lines only
+// rather than those of its chunk table and its chunk too. A histogram that sees more distinct
+// bins in one interval marks itself full (inlineFull) at the first value that finds no word, and counts in
+// its chunks from then until the next Swap: one load more per observation. An observation is
+// counted inline only while its bin's count stays below histInlineMax, so the count never reaches
+// the key bits; past that, and for weights of histInlineMax or more, it goes to the bin's chunk,
+// and Swap adds the two.
+//
+// Why 16 words: the peer benchmarks at 100,000 series bring each series 7 to 12 observations an
+// interval over a few dozen values, which 8 words did not hold; with 16 they stay out of the
+// chunks (docs/perf.md has the figures). A histogram that spills still pays the scan of its 16
+// words only until its first spill of the interval.
 const (
-	histInline    = 8
+	histInline    = 16
 	histInlineMax = 1 << 46
 	histCountBits = 48
 	histCountMask = 1<<histCountBits - 1
+)
+
+// Histogram.words flags, reset by each Swap.
+const (
+	inlineUsed = 1 << iota // an observation took a free word
+	inlineFull             // an observation found no word: the interval goes on in the chunks
 )
 
 // inlineKey is a bin's packed key: 1 + octave·histSubs + bin, plus 1<<15 for negative values.
@@ -139,6 +154,11 @@ func (h *Histogram) observeInline(key, n uint64) bool {
 			old := w.Load()
 			if old == 0 {
 				if w.CompareAndSwap(0, key<<histCountBits|n) {
+					// After the take, not before: a Swap that reads the flag before it is set
+					// leaves the word for the next Swap, which then finds the flag.
+					if h.words.Load()&inlineUsed == 0 {
+						h.words.Or(inlineUsed)
+					}
 					return true
 				}
 				continue // another bin took the word, or the same one: look again
@@ -161,6 +181,8 @@ func (h *Histogram) observeInline(key, n uint64) bool {
 // every word, so that each interval's first histInline distinct bins are counted inline, not the
 // histogram's first ever. Each word is taken and freed with one compare-and-swap, so an
 // observation racing it lands either here or, in a word it takes again, in the next snapshot.
+// Swap calls it only after an interval that took a word (Histogram.words), so that an idle
+// histogram's Swap does not read its 16 words.
 func (h *Histogram) drainInline(s *HistogramSnapshot) {
 	for i := range h.inline {
 		w := &h.inline[i]
@@ -184,11 +206,11 @@ type histSide struct {
 	touched [histTouchWords]atomic.Uint64
 }
 
-// The heap a Histogram holds, each object rounded up to its Go size class: the struct (80 bytes
+// The heap a Histogram holds, each object rounded up to its Go size class: the struct (208 bytes
 // on 64-bit, a class), a chunk table per sign (848 bytes, class 896) and each chunk (320, a class).
 // histogram_test.go checks the sizes and the heap actually allocated.
 const (
-	histStructBytes = 144
+	histStructBytes = 208
 	histSideBytes   = 896
 	histChunkBytes  = 320
 	histMaxBytes    = histStructBytes + 2*(histSideBytes+histOctaves*histChunkBytes)
@@ -289,13 +311,13 @@ func (h *Histogram) observe(v float64, n uint64, top bool) {
 	if oct >= histOctaves {
 		oct, sub = histOctaves-1, histSubs-1
 	}
-	if n < histInlineMax && h.spilled.Load() == 0 {
+	if n < histInlineMax && h.words.Load()&inlineFull == 0 {
 		if h.observeInline(inlineKey(b>>63, oct, sub), n) {
 			return
 		}
 		// The words are taken by other bins: until the next Swap every observation goes to the
 		// chunks, without a scan, even of a bin that has a word (Swap adds the two).
-		h.spilled.Store(1)
+		h.words.Or(inlineFull)
 	}
 	sd := h.sides[b>>63].Load()
 	if sd == nil {
@@ -416,10 +438,11 @@ func (h *Histogram) swap(s *HistogramSnapshot) {
 		sd.drainPos(s)
 	}
 	chunked := len(s.bins)
-	h.spilled.Store(0)
-	h.drainInline(s)
+	if h.words.Swap(0) != 0 {
+		h.drainInline(s)
+	}
 	if len(s.bins) > chunked {
-		s.sortBins()
+		s.mergeTail(chunked)
 	}
 	// Observe updates min, max and sum before its bin, and Swap takes them after the bins, so a
 	// value counted here has almost always reached them too. A value in flight during the Swap may
@@ -490,19 +513,29 @@ func (sd *histSide) drainNeg(s *HistogramSnapshot) {
 	}
 }
 
-// sortBins puts bins appended out of order (the inline ones) in key order and adds up bins that
-// appear twice (a bin whose inline count was near full also counted in its chunk).
-func (s *HistogramSnapshot) sortBins() {
-	slices.SortFunc(s.bins, func(a, b histBin) int { return cmp.Compare(a.key, b.key) })
-	out := s.bins[:1]
-	for _, b := range s.bins[1:] {
-		if last := &out[len(out)-1]; last.key == b.key {
-			last.n += b.n
+// mergeTail merges the bins from i on, appended out of order (those counted in words), into the
+// bins before i, which are in key order, adding up bins that appear twice (a bin counted both in a
+// word and in its chunk, or in two words by an observation racing a Swap). It sorts only the tail,
+// at most histInline bins, and merges in one pass into s.spare.
+func (s *HistogramSnapshot) mergeTail(i int) {
+	tail := s.bins[i:]
+	slices.SortFunc(tail, func(a, b histBin) int { return cmp.Compare(a.key, b.key) })
+	head := s.bins[:i]
+	out := s.spare[:0]
+	for len(head) > 0 || len(tail) > 0 {
+		var b histBin
+		if len(tail) == 0 || len(head) > 0 && head[0].key <= tail[0].key {
+			b, head = head[0], head[1:]
+		} else {
+			b, tail = tail[0], tail[1:]
+		}
+		if last := len(out) - 1; last >= 0 && out[last].key == b.key {
+			out[last].n += b.n
 			continue
 		}
 		out = append(out, b)
 	}
-	s.bins = out
+	s.bins, s.spare = out, s.bins[:0]
 }
 
 // HistogramSnapshot is what a Histogram recorded in one interval. The zero value is an empty

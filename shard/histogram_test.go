@@ -351,6 +351,68 @@ func chunksOnly(h *Histogram, s *HistogramSnapshot) {
 	noInline(h)
 }
 
+// TestHistogramInlineRounds: interval after interval, whether its bins fit the inline words or
+// spill past them, a histogram's snapshot is exactly what one counting only in chunks reports,
+// and it allocates its chunk table only when they do not fit.
+func TestHistogramInlineRounds(t *testing.T) {
+	for _, c := range []struct {
+		distinct int
+		chunks   bool
+	}{
+		{histInline - 1, false},
+		{histInline, false},
+		{histInline + 1, true},
+		{1000, true},
+	} {
+		var h, chunked Histogram
+		var a, b HistogramSnapshot
+		noInline(&chunked)
+		for round := range 5 {
+			// Values change from one interval to the next and repeat within one, with weights,
+			// so that the words are freed and taken again every interval.
+			for i := range 3 * c.distinct {
+				v := float64(round*c.distinct+i%c.distinct) + 0.5
+				h.ObserveN(v, uint64(i%3+1))
+				chunked.ObserveN(v, uint64(i%3+1))
+			}
+			h.Swap(&a)
+			chunksOnly(&chunked, &b)
+			histCheckSnap(t, &a)
+			if !slices.Equal(a.bins, b.bins) || a.Count != b.Count || a.Sum != b.Sum {
+				t.Fatalf("%d distinct, round %d: bins %v (%d) count %d, chunks only %v (%d) count %d",
+					c.distinct, round, head(a.bins), len(a.bins), a.Count, head(b.bins), len(b.bins), b.Count)
+			}
+		}
+		if got := h.sides[0].Load() != nil; got != c.chunks {
+			t.Errorf("%d distinct bins an interval: chunk table allocated %v, want %v", c.distinct, got, c.chunks)
+		}
+	}
+}
+
+// TestHistogramIdleSwap: a Swap after an interval that took no inline word does not read the
+// words, and one racing the take of a word (taken before the Swap, flagged after it) leaves the
+// count for the next Swap rather than losing it.
+func TestHistogramIdleSwap(t *testing.T) {
+	var h Histogram
+	var s HistogramSnapshot
+	h.Observe(1.5)
+	h.Swap(&s)
+	if s.Count != 1 || h.words.Load() != 0 {
+		t.Fatalf("count %d, flags %b after the Swap; want 1, 0", s.Count, h.words.Load())
+	}
+	// The racing observer's compare-and-swap on a free word, then this Swap, then its flag.
+	h.inline[0].Store(inlineKey(0, 41, 3)<<histCountBits | 3)
+	h.Swap(&s)
+	if s.Count != 0 {
+		t.Errorf("unflagged word: count %d in the Swap, want 0 (left for the next one)", s.Count)
+	}
+	h.words.Or(inlineUsed)
+	h.Swap(&s)
+	if s.Count != 3 || s.numBins() != 1 || h.inline[0].Load() != 0 {
+		t.Errorf("after the flag: count %d in %d bins, word %#x; want 3 in 1, a free word", s.Count, s.numBins(), h.inline[0].Load())
+	}
+}
+
 // TestHistogramInline: the first histInline distinct bins are counted without chunks, and a
 // histogram whose values spill past them, or whose inline counts near their limit, reports
 // exactly what one counting only in chunks reports.
@@ -449,6 +511,14 @@ func TestHistogramTouched(t *testing.T) {
 // TestHistogramConcurrent checks that every count lands in exactly one snapshot while writers race
 // a Swap loop: the merged snapshots equal a serial histogram of the same values.
 func TestHistogramConcurrent(t *testing.T) {
+	// 2,001 distinct values spill past the inline words every interval; 13 stay in them, so that
+	// Swaps race observations there.
+	for _, span := range []int{1000, 6} {
+		t.Run(fmt.Sprintf("values=%d", 2*span+1), func(t *testing.T) { histConcurrent(t, span) })
+	}
+}
+
+func histConcurrent(t *testing.T, span int) {
 	const writers, perWriter = 8, 100_000
 	var h Histogram
 	var done atomic.Bool
@@ -471,7 +541,7 @@ func TestHistogramConcurrent(t *testing.T) {
 		wg.Go(func() {
 			r := rand.New(rand.NewPCG(uint64(w), 14))
 			for range perWriter {
-				v := float64(r.IntN(2001) - 1000)
+				v := float64(r.IntN(2*span+1) - span)
 				h.ObserveN(v, uint64(r.IntN(3)+1))
 			}
 		})
@@ -488,7 +558,7 @@ func TestHistogramConcurrent(t *testing.T) {
 	for w := range writers {
 		r := rand.New(rand.NewPCG(uint64(w), 14))
 		for range perWriter {
-			v := float64(r.IntN(2001) - 1000)
+			v := float64(r.IntN(2*span+1) - span)
 			ref.ObserveN(v, uint64(r.IntN(3)+1))
 		}
 	}
