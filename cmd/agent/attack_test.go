@@ -556,6 +556,10 @@ func TestAttackReloadAppliesHTTP(t *testing.T) {
 		}
 		time.Sleep(20 * time.Millisecond)
 	}
+	// The new address answers before the reload is done: the agent binds it first, so that a bad
+	// address rejects the reload before anything changes, and closes the old one last. The
+	// reload counts as applied only after that (it failed once in CI when checked earlier).
+	waitMetricLabel(t, a, "statshard_reloads_total", "result", "applied", 1)
 	if got := status("http://" + old + "/healthz"); got != 0 {
 		t.Errorf("the old address %s still answers (%d) after the reload moved it", old, got)
 	}
