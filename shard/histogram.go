@@ -109,11 +109,11 @@ const (
 // most do at high cardinality, then needs no chunk table and no chunk: 208 bytes in all rather than
 // 208 + 896 + 320 per octave touched, and an observation touches the struct's cache lines only
 // rather than those of its chunk table and its chunk too. A histogram that sees more distinct
-// bins in one interval marks itself full (inlineFull) at the first value that finds no word, and counts in
-// its chunks from then until the next Swap: one load more per observation. An observation is
-// counted inline only while its bin's count stays below histInlineMax, so the count never reaches
-// the key bits; past that, and for weights of histInlineMax or more, it goes to the bin's chunk,
-// and Swap adds the two.
+// bins in one interval marks itself full (inlineFull) at the first value that finds no word, and
+// counts in its chunks from then until the next Swap: one load more per observation. An
+// observation is counted inline only while its bin's count stays below histInlineMax, so the
+// count never reaches the key bits; past that, and for weights of histInlineMax or more, it goes
+// to the bin's chunk, and Swap adds the two.
 //
 // Why 16 words: the peer benchmarks at 100,000 series bring each series 7 to 12 observations an
 // interval over a few dozen values, which 8 words did not hold; with 16 they stay out of the
@@ -520,22 +520,39 @@ func (sd *histSide) drainNeg(s *HistogramSnapshot) {
 func (s *HistogramSnapshot) mergeTail(i int) {
 	tail := s.bins[i:]
 	slices.SortFunc(tail, func(a, b histBin) int { return cmp.Compare(a.key, b.key) })
-	head := s.bins[:i]
-	out := s.spare[:0]
-	for len(head) > 0 || len(tail) > 0 {
-		var b histBin
-		if len(tail) == 0 || len(head) > 0 && head[0].key <= tail[0].key {
-			b, head = head[0], head[1:]
-		} else {
-			b, tail = tail[0], tail[1:]
-		}
-		if last := len(out) - 1; last >= 0 && out[last].key == b.key {
-			out[last].n += b.n
+	n := 0
+	for _, b := range tail {
+		if n > 0 && tail[n-1].key == b.key {
+			tail[n-1].n += b.n
 			continue
 		}
-		out = append(out, b)
+		tail[n] = b
+		n++
 	}
+	out := mergeBins(s.spare[:0], s.bins[:i], tail[:n])
 	s.bins, s.spare = out, s.bins[:0]
+}
+
+// mergeBins appends to out the bins of a and b, each in key order with no key twice, in key
+// order, adding up a key's two counts.
+func mergeBins(out, a, b []histBin) []histBin {
+	i, j := 0, 0
+	for i < len(a) && j < len(b) {
+		switch {
+		case a[i].key < b[j].key:
+			out = append(out, a[i])
+			i++
+		case a[i].key > b[j].key:
+			out = append(out, b[j])
+			j++
+		default:
+			out = append(out, histBin{key: a[i].key, n: a[i].n + b[j].n})
+			i++
+			j++
+		}
+	}
+	out = append(out, a[i:]...)
+	return append(out, b[j:]...)
 }
 
 // HistogramSnapshot is what a Histogram recorded in one interval. The zero value is an empty
@@ -637,26 +654,8 @@ func (s *HistogramSnapshot) Merge(o *HistogramSnapshot) {
 		s.bins = append(s.bins, o.bins...)
 		return
 	}
-	a, b := s.bins, o.bins
-	out := s.spare[:0]
-	i, j := 0, 0
-	for i < len(a) && j < len(b) {
-		switch {
-		case a[i].key < b[j].key:
-			out = append(out, a[i])
-			i++
-		case a[i].key > b[j].key:
-			out = append(out, b[j])
-			j++
-		default:
-			out = append(out, histBin{key: a[i].key, n: a[i].n + b[j].n})
-			i++
-			j++
-		}
-	}
-	out = append(out, a[i:]...)
-	out = append(out, b[j:]...)
-	s.bins, s.spare = out, a[:0]
+	a := s.bins
+	s.bins, s.spare = mergeBins(s.spare[:0], a, o.bins), a[:0]
 }
 
 // Bins calls fn for each non-empty bin in ascending value order, with the bin's representative value

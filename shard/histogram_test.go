@@ -411,6 +411,16 @@ func TestHistogramIdleSwap(t *testing.T) {
 	if s.Count != 3 || s.numBins() != 1 || h.inline[0].Load() != 0 {
 		t.Errorf("after the flag: count %d in %d bins, word %#x; want 3 in 1, a free word", s.Count, s.numBins(), h.inline[0].Load())
 	}
+	// A bin in two words (an observation racing a Swap took a second one) is one bin of both counts.
+	key := inlineKey(0, 41, 3)
+	h.inline[0].Store(key<<histCountBits | 2)
+	h.inline[1].Store(inlineKey(0, 42, 0)<<histCountBits | 1)
+	h.inline[2].Store(key<<histCountBits | 5)
+	h.words.Or(inlineUsed)
+	h.Swap(&s)
+	if s.Count != 8 || s.numBins() != 2 || s.bins[0] != (histBin{key: binKey(key), n: 7}) {
+		t.Errorf("a bin in two words: count %d in bins %v, want 8 in 2, the first of 7", s.Count, s.bins)
+	}
 }
 
 // TestHistogramInline: the first histInline distinct bins are counted without chunks, and a
