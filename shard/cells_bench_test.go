@@ -260,3 +260,41 @@ func BenchmarkHistogramSeries(b *testing.B) {
 		})
 	}
 }
+
+// BenchmarkLookupWarm is the agent's intake pattern: lookups by hash in batches of 16 keys, each
+// batch warmed first or not, over series that all exist, visited in a shuffled order.
+func BenchmarkLookupWarm(b *testing.B) {
+	for _, series := range []int{1_000, 100_000} {
+		r := New(Config{MaxSeries: -1}, testCanon)
+		type key struct {
+			name string
+			tags []string
+			h    uint64
+		}
+		keys := make([]key, series)
+		for i := range keys {
+			k := key{name: "svc.requests", tags: []string{"env:prod", fmt.Sprintf("route:/api/v%d", i), "code:200"}}
+			k.h = HashKey("", KindCounter, k.name, k.tags)
+			r.LookupHashed(k.h, "", KindCounter, k.name, k.tags)
+			keys[i] = k
+		}
+		rand.New(rand.NewPCG(1, 2)).Shuffle(len(keys), func(i, j int) { keys[i], keys[j] = keys[j], keys[i] })
+		for _, warm := range []bool{false, true} {
+			b.Run(fmt.Sprintf("series=%d/warm=%v", series, warm), func(b *testing.B) {
+				var hs [16]uint64
+				for i := 0; i < b.N; i += len(hs) {
+					batch := keys[i%len(keys):][:min(len(hs), len(keys)-i%len(keys))]
+					if warm {
+						for j, k := range batch {
+							hs[j] = k.h
+						}
+						r.Warm(hs[:len(batch)])
+					}
+					for _, k := range batch {
+						r.LookupHashed(k.h, "", KindCounter, k.name, k.tags).Counter.Add(1)
+					}
+				}
+			})
+		}
+	}
+}

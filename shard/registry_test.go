@@ -242,7 +242,7 @@ func TestCanonicalIndex(t *testing.T) {
 	s := r.Lookup(KindCounter, "m", []string{"b:2", "a:1"}) // an alias entry and the series' own
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	if got := r.findLocked(hashKey("", KindCounter, "m", []string{"b:2", "a:1"}), "", KindCounter, "m", []string{"b:2", "a:1"}); got != nil {
+	if got := r.findLocked(HashKey("", KindCounter, "m", []string{"b:2", "a:1"}), "", KindCounter, "m", []string{"b:2", "a:1"}); got != nil {
 		t.Errorf("the alias spelling was found as a canonical key")
 	}
 	if got := r.findLocked(s.self.hash, "", KindCounter, "m", []string{"a:1", "b:2"}); got != s {
@@ -717,4 +717,79 @@ func TestSwapRacesRecording(t *testing.T) {
 	if ints != n || floats != n/2 || last != n {
 		t.Errorf("swapped %d, %v and gauge %v; want %d, %d and %d", ints, floats, last, n, n/2, n)
 	}
+}
+
+// TestWarm: Warm changes nothing a lookup or Stats can see, for keys that exist (in their first
+// slot or probed past others, canonical or alias spellings), keys that do not, and any hash at all.
+func TestWarm(t *testing.T) {
+	r := New(Config{Shards: 1}, testCanon) // one table, so that first slots collide
+	type key struct {
+		name string
+		tags []string
+	}
+	var keys []key
+	var want []*Series
+	for i := range 3000 {
+		k := key{fmt.Sprintf("m%d", i%1000), []string{fmt.Sprintf("a:%d", i), "b:1"}}
+		if i%2 == 1 {
+			k.tags[0], k.tags[1] = k.tags[1], k.tags[0] // an alias spelling
+		}
+		keys = append(keys, k)
+		want = append(want, r.Lookup(KindCounter, k.name, k.tags))
+	}
+	before := r.Stats()
+	var hs []uint64
+	for _, k := range keys {
+		hs = append(hs, HashKey("", KindCounter, k.name, k.tags))
+		hs = append(hs, HashKey("", KindGauge, k.name, k.tags)) // no such series
+	}
+	for i := range 1000 {
+		hs = append(hs, uint64(i)*0x9E3779B97F4A7C15) // any hash
+	}
+	r.Warm(hs)
+	r.Warm(nil)
+	if after := r.Stats(); after != before {
+		t.Errorf("Warm changed the registry's stats: %+v, then %+v", before, after)
+	}
+	for i, k := range keys {
+		h := HashKey("", KindCounter, k.name, k.tags)
+		if got := r.LookupHashed(h, "", KindCounter, k.name, k.tags); got != want[i] {
+			t.Fatalf("key %d: LookupHashed found %p, Lookup %p", i, got, want[i])
+		}
+	}
+	if after := r.Stats(); after != before {
+		t.Errorf("LookupHashed of known keys changed the stats: %+v, then %+v", before, after)
+	}
+}
+
+// TestWarmRacesChanges: Warm reads the tables without a lock while series are created, the tables
+// grow and series expire (run with -race).
+func TestWarmRacesChanges(t *testing.T) {
+	r := New(Config{Expiry: 1, Shards: 2}, testCanon)
+	const keys = 2000
+	hash := func(i int) uint64 {
+		return HashKey("", KindCounter, "m", []string{fmt.Sprintf("k:%d", i%keys), "a:1"})
+	}
+	var wg sync.WaitGroup
+	wg.Add(2)
+	go func() {
+		defer wg.Done()
+		for i := range 4 * keys {
+			r.Lookup(KindCounter, "m", []string{fmt.Sprintf("k:%d", i%keys), "a:1"}).Counter.Add(1)
+			if i%500 == 0 {
+				r.Flush(func(s *Series) bool { return s.Counter.Swap() != 0 })
+			}
+		}
+	}()
+	go func() {
+		defer wg.Done()
+		hs := make([]uint64, 64)
+		for i := 0; i < 4*keys; i += len(hs) {
+			for j := range hs {
+				hs[j] = hash(i + j)
+			}
+			r.Warm(hs)
+		}
+	}()
+	wg.Wait()
 }
