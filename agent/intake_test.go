@@ -1,6 +1,8 @@
 package agent
 
 import (
+	"bytes"
+	"fmt"
 	"net"
 	"strings"
 	"testing"
@@ -137,12 +139,18 @@ func TestIntakeZeroAllocs(t *testing.T) {
 		[]byte("req.size:1:2:3|d"),
 		[]byte("page.views:1|c|@0.5|#env:prod,region:eu,service:web|c:abc"),
 	}
+	// All of them in one datagram, repeated past a batch (lineBatch), and each on its own.
+	all := bytes.Repeat(append(bytes.Join(lines, []byte("\n")), '\n'), lineBatch)
+	dgs := [][][]byte{{all}}
 	for _, l := range lines {
-		in.line(&p, l) // create the series
+		dgs = append(dgs, [][]byte{l})
 	}
-	for _, l := range lines {
-		if got := testing.AllocsPerRun(1000, func() { in.line(&p, l) }); got != 0 {
-			t.Errorf("%s: %v allocs per line, want 0", l, got)
+	for _, dg := range dgs {
+		in.handle(&p, dg) // create the series
+	}
+	for _, dg := range dgs {
+		if got := testing.AllocsPerRun(1000, func() { in.handle(&p, dg) }); got != 0 {
+			t.Errorf("%.60q: %v allocs per datagram, want 0", dg[0], got)
 		}
 	}
 }
@@ -177,4 +185,45 @@ func TestIntakeListenErrors(t *testing.T) {
 		}
 	}
 	_ = time.Second
+}
+
+// TestIntakeBatches: the intake records a datagram's metric lines in batches of lineBatch (see
+// Intake.handle). Across batch boundaries the lines keep their order (a gauge ends at its last
+// value), each line keeps its own origin (the origin key is built in scratch space of its own),
+// and the lines not aggregated are forwarded or counted as before.
+func TestIntakeBatches(t *testing.T) {
+	r, s, in := newIntake(t, Config{})
+	var lines []string
+	const n = 5*lineBatch + 3
+	for i := range n {
+		lines = append(lines,
+			fmt.Sprintf("g:%d|g", i),
+			fmt.Sprintf("o:1|c|c:c%d|e:x%d|card:high", i%3, i%3),
+		)
+		if i%7 == 0 {
+			lines = append(lines, "_sc|svc.up|0", "bad:x|c")
+		}
+	}
+	feed(in, strings.Join(lines, "\n"))
+	r.Flush()
+	var want []string
+	for i := range 3 {
+		c := n / 3
+		if i < n%3 {
+			c++
+		}
+		want = append(want, fmt.Sprintf("o:%d|c|c:c%d|e:x%d|card:high", c, i, i))
+	}
+	want = append(want, fmt.Sprintf("g:%d|g", n-1))
+	for range n/7 + 1 {
+		want = append(want, "_sc|svc.up|0")
+	}
+	assertLines(t, s.take(), want)
+	st := in.Stats()
+	if want := uint64(n/7 + 1); st.ParseErrors != want || st.Forwarded != want {
+		t.Errorf("parse errors %d, forwarded %d: want %d each", st.ParseErrors, st.Forwarded, want)
+	}
+	if want := uint64(len(lines)); st.Lines != want {
+		t.Errorf("lines %d, want %d", st.Lines, want)
+	}
 }
