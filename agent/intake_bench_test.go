@@ -3,6 +3,7 @@ package agent
 import (
 	"bytes"
 	"fmt"
+	"math/rand/v2"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -105,52 +106,73 @@ func blast(b *testing.B, a netio.Addr, payloads [][]byte, received, dropped func
 
 // BenchmarkIntakeSeries runs the intake's parse and aggregate step (what a reader goroutine does
 // with each batch of datagrams, sockets left out: their cost does not depend on the series) over
-// payloads of tagged counter lines spread over 100, 10,000 or 100,000 distinct series, visited in
-// turn. ns/line is the CPU cost per line on one goroutine; its inverse is lines per CPU-second.
+// payloads of tagged counter lines spread over 100, 10,000 or 100,000 distinct series. The series
+// are created in turn and then visited in the order they were created (order=created, where
+// series made one after the other sit side by side in memory), or in a shuffled order
+// (order=shuffled, as lines from many senders come). ns/line is the CPU cost per line on one
+// goroutine; its inverse is lines per CPU-second.
 func BenchmarkIntakeSeries(b *testing.B) {
 	for _, series := range []int{100, 10_000, 100_000} {
-		b.Run(fmt.Sprintf("series=%d", series), func(b *testing.B) {
-			r := benchRecorder(b, Config{MaxSeries: -1})
-			in, err := r.Listen(IntakeConfig{Listen: []string{"udp://127.0.0.1:0"}})
-			if err != nil {
-				b.Fatal(err)
-			}
-			defer in.Close()
-			var dgs [][]byte
-			lines, j := 0, 0
-			for lines < max(series, 64*26) {
-				var d []byte
-				for {
-					l := fmt.Sprintf("svc.requests:1|c|#env:prod,route:/api/v%d,code:200", j%series)
-					if len(d)+len(l)+1 > 1432 {
-						break
-					}
-					if len(d) > 0 {
-						d = append(d, '\n')
-					}
-					d = append(d, l...)
-					j++
-					lines++
-				}
-				dgs = append(dgs, d)
-			}
-			p := new(lineParser)
-			const batch = 64
-			for i := 0; i < len(dgs); i += batch { // every series exists, as in an agent that has been running
-				in.handle(p, dgs[i:min(i+batch, len(dgs))])
-			}
-			b.ReportAllocs()
-			b.ResetTimer()
-			done := 0
-			for i := 0; done < b.N; i = (i + batch) % len(dgs) {
-				part := dgs[i:min(i+batch, len(dgs))]
-				in.handle(p, part)
-				for _, d := range part {
-					done += bytes.Count(d, []byte{'\n'}) + 1
-				}
-			}
-			b.StopTimer()
-			b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(done), "ns/line")
-		})
+		for _, order := range []string{"created", "shuffled"} {
+			b.Run(fmt.Sprintf("series=%d/order=%s", series, order), func(b *testing.B) {
+				benchIntakeSeries(b, series, order == "shuffled")
+			})
+		}
 	}
+}
+
+func benchIntakeSeries(b *testing.B, series int, shuffled bool) {
+	r := benchRecorder(b, Config{MaxSeries: -1})
+	in, err := r.Listen(IntakeConfig{Listen: []string{"udp://127.0.0.1:0"}})
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer in.Close()
+	seq := make([]int, max(series, 64*26)) // the series of each line, in the order sent
+	for i := range seq {
+		seq[i] = i % series
+	}
+	const batch = 64
+	p := new(lineParser)
+	for _, dgs := range batchDatagrams(seq, batch) { // every series exists, as in an agent that has been running
+		in.handle(p, dgs)
+	}
+	if shuffled {
+		rand.New(rand.NewPCG(1, 2)).Shuffle(len(seq), func(i, j int) { seq[i], seq[j] = seq[j], seq[i] })
+	}
+	batches := batchDatagrams(seq, batch)
+	b.ReportAllocs()
+	b.ResetTimer()
+	done := 0
+	for i := 0; done < b.N; i = (i + 1) % len(batches) {
+		in.handle(p, batches[i])
+		for _, d := range batches[i] {
+			done += bytes.Count(d, []byte{'\n'}) + 1
+		}
+	}
+	b.StopTimer()
+	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(done), "ns/line")
+}
+
+// batchDatagrams packs a tagged counter line for each series of seq, in order, into datagrams of
+// at most 1432 bytes, and those into batches of n datagrams, as a reader receives them.
+func batchDatagrams(seq []int, n int) [][][]byte {
+	var dgs [][]byte
+	var d []byte
+	for _, j := range seq {
+		l := fmt.Sprintf("svc.requests:1|c|#env:prod,route:/api/v%d,code:200", j)
+		if len(d)+len(l)+1 > 1432 {
+			dgs, d = append(dgs, d), nil
+		}
+		if len(d) > 0 {
+			d = append(d, '\n')
+		}
+		d = append(d, l...)
+	}
+	dgs = append(dgs, d)
+	var out [][][]byte
+	for i := 0; i < len(dgs); i += n {
+		out = append(out, dgs[i:min(i+n, len(dgs))])
+	}
+	return out
 }
