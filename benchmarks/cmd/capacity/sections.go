@@ -332,7 +332,7 @@ func addCurve(r *report, points []curvePoint, least int, budget time.Duration) {
 		Title: "Cost curve",
 		Intro: fmt.Sprintf("CPU-ns per by-name counter recording (`%s`, 3 tags: env:prod, service:checkout, "+
 			"route:/api/v1/rNNNNN) on one goroutine against the number of series, visited round-robin, each series "+
-			"created by one recording (then a flush) before the timed part. CPU is the whole process's (getrusage, all "+
+			"created and recorded %d times (then a flush) before the timed part, as in a service that has been running. CPU is the whole process's (getrusage, all "+
 			"threads: the clients' own goroutines and the GC included, and the in-process recvmmsg receiver that reads "+
 			"and discards the datagrams on loopback, the same for both clients) from the start of the loop until the "+
 			"client has flushed and closed and the receiver is idle, over the recordings; median of %d run(s), the "+
@@ -343,7 +343,7 @@ func addCurve(r *report, points []curvePoint, least int, budget time.Duration) {
 			"each point, which favours datadog-go. statshard keeps its series across flushes; datadog-go's aggregator "+
 			"empties its contexts at each flush and creates them again, as it does in a service. Each run makes "+
 			"max(%d, 5 × series) recordings, or as many as %s allow.\n\n![cost curve](costcurve.svg)",
-			curveMetric, points[0].Runs, dur(curveInterval), least, dur(budget)),
+			curveMetric, curveWarmRounds, points[0].Runs, dur(curveInterval), least, dur(budget)),
 		Columns: []string{"series", "statshard cpu-ns", "datadog-go cpu-ns", "datadog-go mode", "datadog-go / statshard",
 			"recordings per run"},
 	})
