@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"runtime"
 	"slices"
 	"strings"
 	"sync"
@@ -792,4 +793,41 @@ func TestWarmRacesChanges(t *testing.T) {
 		}
 	}()
 	wg.Wait()
+}
+
+// TestAliasEntrySizes: an alias entry keeps its spelling's key in its own allocation up to 216
+// bytes, past every size boundary, and the key stays right across collections; a longer key is
+// kept as it was.
+func TestAliasEntrySizes(t *testing.T) {
+	s := &Series{kind: KindCounter, name: "m"}
+	for n := 2; n <= 260; n++ {
+		sp, ok := spell("", "m", []string{strings.Repeat("x", n-2)[:max(0, n-5)]})
+		if !ok {
+			t.Fatal("spell failed")
+		}
+		a := newAliasEntry(42, s, sp)
+		if a.hash != 42 || a.s != s || a.sp.key != sp.key || a.sp.ntags != sp.ntags {
+			t.Fatalf("key of %d bytes: entry %+v, want hash 42, series %p, spelling %+v", len(sp.key), a, s, sp)
+		}
+		at := uintptr(unsafe.Pointer(unsafe.StringData(a.sp.key))) - uintptr(unsafe.Pointer(a))
+		inside := at == unsafe.Sizeof(aliasEntry{})
+		if inside != (len(sp.key) <= 216) {
+			t.Errorf("key of %d bytes: at offset %d from its entry", len(sp.key), at)
+		}
+	}
+	r := New(Config{}, testCanon)
+	var want []*Series
+	for n := range 240 {
+		want = append(want, r.Lookup(KindCounter, "m", []string{"z:" + strings.Repeat("v", n), "a:1"}))
+	}
+	runtime.GC()
+	for n := range 240 {
+		tags := []string{"z:" + strings.Repeat("v", n), "a:1"}
+		if got := r.Lookup(KindCounter, "m", tags); got != want[n] {
+			t.Fatalf("spelling with a %d-byte tag: found %p, made %p", len(tags[0]), got, want[n])
+		}
+	}
+	if st := r.Stats(); st.Series != 240 || st.Aliases != 480 {
+		t.Errorf("%d series and %d entries, want 240 and 480 (each spelling found its entry)", st.Series, st.Aliases)
+	}
 }
