@@ -404,16 +404,20 @@ func (e *exporter) emit(s *shard.Series) bool {
 			// store is a locked instruction per counter per flush.
 			ext.total.Store(math.Float64bits(math.Float64frombits(ext.total.Load()) + float64(d) + f))
 		}
-		if f == 0 && ext.carry == 0 {
+		rare := ext.rare.Load()
+		if f == 0 && (rare == nil || rare.carry == 0) {
 			e.putInt(e.begin(s, ext, statsd.Counter, ""), d)
 			return true
 		}
 		// Fractional counts (a sampled call weighs n/rate; the intake receives "0.5|c") are sent
 		// as whole numbers, the fraction carried to the next flush: receivers that keep counters
 		// as integers (telegraf) then read the same totals as the others, exact to within 1.
-		x := float64(d) + f + ext.carry
+		if rare == nil {
+			rare = ext.more()
+		}
+		x := float64(d) + f + rare.carry
 		n := math.Trunc(x)
-		ext.carry = x - n
+		rare.carry = x - n
 		if n != 0 {
 			e.putFloat(e.begin(s, ext, statsd.Counter, ""), n)
 		}

@@ -121,19 +121,28 @@ func (r *Recorder) TCPAddr() string {
 	return r.stream.addr()
 }
 
-// seriesExt is what the recorder attaches to each series at creation. Its fields are ordered so
-// that it packs into 48 bytes: it is one of the two objects every series costs.
+// seriesExt is what the recorder attaches to each series at creation. It packs into 32 bytes:
+// it is one of the two objects every series costs, and what few series need is in seriesRare,
+// made on first use.
 type seriesExt struct {
+	rare atomic.Pointer[seriesRare] // see more
+	plan *histPlan                  // histogram/distribution/timing export, nil for other kinds
+	// Updated by the flusher, read by new TCP clients' snapshots.
+	total    atomic.Uint64 // float64 bits of the counter total flushed so far; the flusher writes it
+	gaugeSet atomic.Bool   // gauge set at least once; the flusher writes it
+	// card is set when the series' last canonical tag is a cardinality option (see canon).
+	card bool
+}
+
+// seriesRare is the per-series state that only some series need: counters that saw a fraction,
+// and series the TCP stream has sent. Each field has one owner, as noted.
+type seriesRare struct {
 	// The series' tags as TCP stream labels, sorted by key: made on first use by the stream (see
 	// labels), so that a recorder without TCP clients does not keep them for every series.
 	streamLabels atomic.Pointer[[]pb.Label]
-	plan         *histPlan // histogram/distribution/timing export, nil for other kinds
 	// The flusher's own: the fraction of a fractional counter not sent yet (see exporter.emit).
-	carry float64
-	// Updated by the flusher, read by new TCP clients' snapshots.
-	total    atomic.Uint64 // float64 bits of the counter total flushed so far; the flusher writes it
-	streamed streamState   // owned by the TCP stream's drain goroutine
-	gaugeSet atomic.Bool   // gauge set at least once; the flusher writes it
+	carry    float64
+	streamed streamState // owned by the TCP stream's drain goroutine
 	// gaugeSent, owned by the drain goroutine, is set once a gauge event of the series has been
 	// streamed. Until then an add is streamed as set_gauge of the value after it: a series
 	// re-created after idle expiry starts again from 0, while an observer still shows the expired
@@ -147,8 +156,15 @@ type seriesExt struct {
 	// the first add, which then streams as an increment too: the observer is off by that add until
 	// the gauge is next set.
 	gaugeSent bool
-	// card is set when the series' last canonical tag is a cardinality option (see canon).
-	card bool
+}
+
+// more returns the series' seriesRare, made on first use. Concurrent first uses keep one.
+func (e *seriesExt) more() *seriesRare {
+	if m := e.rare.Load(); m != nil {
+		return m
+	}
+	e.rare.CompareAndSwap(nil, new(seriesRare))
+	return e.rare.Load()
 }
 
 // wire returns the series' tags as its lines carry them, joined by ',', and the cardinality its
@@ -165,15 +181,16 @@ func (e *seriesExt) wire(s *shard.Series) (tags, card string) {
 // labels returns the series' tags as TCP stream labels, made on first use. Concurrent first
 // uses make equal slices; one is kept.
 func (e *seriesExt) labels(s *shard.Series) []pb.Label {
-	if p := e.streamLabels.Load(); p != nil {
+	m := e.more()
+	if p := m.streamLabels.Load(); p != nil {
 		return *p
 	}
 	var ls []pb.Label
 	if tags, _ := e.wire(s); tags != "" {
 		ls = labelsOf(strings.Split(tags, ","))
 	}
-	e.streamLabels.CompareAndSwap(nil, &ls)
-	return *e.streamLabels.Load()
+	m.streamLabels.CompareAndSwap(nil, &ls)
+	return *m.streamLabels.Load()
 }
 
 // canon is the registry's slow path: sanitize, prefix, merge global tags, sort, and plan the export.

@@ -229,7 +229,7 @@ func (st *stream) counterFloat(s *shard.Series, v float64) {
 // fraction a DogStatsD line or sample rate makes in practice.
 const carryEpsilon = 1e-9
 
-// streamState is the counter state the drain goroutine keeps per series (in seriesExt, beside
+// streamState is the counter state the drain goroutine keeps per series (in seriesRare, beside
 // gaugeSent); only it touches it.
 type streamState struct {
 	// frac is the part of a counter's fractional adds not yet sent as an increment, in [0, 1).
@@ -364,7 +364,7 @@ func (st *stream) drain() int {
 		}
 		switch {
 		case e.frac:
-			n, ok := ext.streamed.carry(math.Float64frombits(e.bits))
+			n, ok := ext.more().streamed.carry(math.Float64frombits(e.bits))
 			if !ok {
 				continue // below the next integer: nothing to send yet
 			}
@@ -372,15 +372,15 @@ func (st *stream) drain() int {
 		case e.op == pb.IncrementCounter || e.op == pb.SetCounter:
 			m.Uint = e.bits
 		case e.op == pb.IncrementGauge || e.op == pb.DecrementGauge:
-			if !ext.gaugeSent {
+			if rare := ext.more(); !rare.gaugeSent {
 				m.Op, m.Float = pb.SetGauge, math.Float64frombits(e.now)
+				rare.gaugeSent = true
 			} else {
 				m.Float = math.Float64frombits(e.bits)
 			}
-			ext.gaugeSent = true
 		case e.op == pb.SetGauge:
 			m.Float = math.Float64frombits(e.bits)
-			ext.gaugeSent = true
+			ext.more().gaugeSent = true
 		default:
 			m.Float = math.Float64frombits(e.bits)
 		}
