@@ -125,8 +125,13 @@ func TestLookupCallScales(t *testing.T) {
 		}
 		got := cachedShare(r, KindCounter, "m", tags)
 		t.Logf("%d keys: %.2f%% cached", n, got*100)
-		if got < 0.99 {
-			t.Errorf("%d keys: %.1f%% cached after 3 rounds, want ≥ 99%%", n, got*100)
+		// A set holds 4 keys, and at about one key per set a few sets get 5 or more: 0.43 % of
+		// the keys stay uncached on average, 4.3 of 1,000, whose Poisson tail passes 10 (1 %) in
+		// about one run in a hundred. So at most 1 % uncached, or 15 keys up to 1.5 %, a bound a
+		// correct cache misses in under one run in 10,000.
+		allowed := max(0.01*float64(n), min(15, 0.015*float64(n)))
+		if uncached := (1 - got) * float64(n); uncached > allowed {
+			t.Errorf("%d keys: %.1f%% cached after 3 rounds, want at most %.0f keys uncached", n, got*100, allowed)
 		}
 		if slots := r.calls.table().slots(); slots < 4*n && slots < maxCallSlots {
 			t.Errorf("%d keys: %d slots, want ≥ 4 per key", n, slots)
