@@ -392,7 +392,7 @@ func (e *exporter) putFloat(l *statsd.Line, v float64) {
 
 // emit is the registry's flush visitor: it snapshots one series and encodes what it has.
 func (e *exporter) emit(s *shard.Series) bool {
-	ext := s.Ext().(*seriesExt)
+	ext := extOf(s)
 	switch s.Kind() {
 	case shard.KindCounter:
 		d, f := s.Counter.Swap(), s.Counter.SwapFloat()

@@ -7,6 +7,7 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+	"unsafe"
 
 	"github.com/statshard/statshard/shard"
 	"github.com/statshard/statshard/wire/pb"
@@ -121,7 +122,18 @@ func (r *Recorder) TCPAddr() string {
 	return r.stream.addr()
 }
 
-// seriesExt is what the recorder attaches to each series at creation. It packs into 32 bytes:
+// series is a recorder's series: the registry's and the recorder's data about it (seriesExt), in
+// one allocation. Every series of a recorder's registry is one: canon gives each new key one to
+// be made of (shard.Spec.Series), the overflow series included.
+type series struct {
+	shard.Series
+	ext seriesExt
+}
+
+// extOf returns the recorder's data about s, a series of the recorder's registry.
+func extOf(s *shard.Series) *seriesExt { return &(*series)(unsafe.Pointer(s)).ext }
+
+// seriesExt is what the recorder keeps about each series, beside it. It packs into 32 bytes:
 // it is one of the two objects every series costs, and what few series need is in seriesRare,
 // made on first use.
 type seriesExt struct {
@@ -226,7 +238,9 @@ func (r *Recorder) canon(kind shard.Kind, name string, tags []string) (shard.Spe
 	}
 	slices.Sort(ct)
 	ct = slices.Compact(ct)
-	ext := &seriesExt{card: card != ""}
+	x := new(series) // what the series is made of if the key is new (see shard.Spec.Series)
+	ext := &x.ext
+	ext.card = card != ""
 	if card != "" {
 		// Part of the series' identity, not of its tags on the wire: it sorts last ('|' > 'z').
 		ct = append(ct, cardOption+card)
@@ -246,7 +260,7 @@ func (r *Recorder) canon(kind shard.Kind, name string, tags []string) (shard.Spe
 	if n := statsd.MaxNameLen - p.maxSuffix(); len(full) > n {
 		full = full[:n]
 	}
-	spec := shard.Spec{Name: full, Tags: ct, Ext: ext}
+	spec := shard.Spec{Name: full, Tags: ct, Series: &x.Series}
 	if p != nil {
 		ext.plan = p
 		switch {

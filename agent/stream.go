@@ -353,7 +353,7 @@ func (st *stream) drain() int {
 			frames = make([]byte, 0, 96*64)
 			ends = make([]int, 0, 64)
 		}
-		ext := e.s.Ext().(*seriesExt)
+		ext := extOf(e.s)
 		m = pb.Metric{
 			Name:      e.s.Name(),
 			Seconds:   e.ts / 1e9,

@@ -167,7 +167,7 @@ func (g *greeter) build(limit int) (e *greetEncoded, size int) {
 	now := time.Now().UnixNano()
 	fits := true
 	st.r.reg.Range(func(s *shard.Series) bool {
-		ext := s.Ext().(*seriesExt)
+		ext := extOf(s)
 		m := pb.Metric{Name: s.Name(), Seconds: now / 1e9, Nanos: int32(now % 1e9), Labels: ext.labels(s), ValidUTF8: true}
 		switch s.Kind() {
 		case shard.KindCounter:

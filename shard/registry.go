@@ -53,7 +53,12 @@ type Spec struct {
 	Sketch    bool      // a Histogram sketch
 	Bounds    []float64 // exact Buckets with these bounds, when non-empty
 	Reservoir int       // a Reservoir of this capacity, when > 0
-	Ext       any       // owner's data, returned by Series.Ext
+	// Series, if not nil, is a zero Series for the registry to make the key's series of, if the
+	// key is new: the first field of a struct of the owner's, which keeps its own data about the
+	// series beside it, in one allocation, and finds it by converting the *Series back to a
+	// pointer to that struct. Nil: the registry allocates a Series of its own. It is not used
+	// when the key has a series already (a new spelling of it).
+	Series *Series
 }
 
 // Canonicalizer turns a key as a caller spelled it into its canonical Spec. It runs on the slow path
@@ -360,8 +365,12 @@ func (r *Registry) overflowLocked(ns string, kind Kind, name string) *Series {
 }
 
 func (r *Registry) newSeriesLocked(ns string, kind Kind, spec Spec, key uint64) *Series {
-	s := &Series{ns: r.internLocked(ns), kind: kind, name: r.internLocked(spec.Name), tags: joinTags(spec.Tags),
-		ntags: uint16(len(spec.Tags)), ext: spec.Ext}
+	s := spec.Series
+	if s == nil {
+		s = new(Series)
+	}
+	s.ns, s.kind, s.name = r.internLocked(ns), kind, r.internLocked(spec.Name)
+	s.tags, s.ntags = joinTags(spec.Tags), uint16(len(spec.Tags))
 	s.self = entry{hash: key, s: s}
 	switch kind {
 	case KindSet:

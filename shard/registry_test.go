@@ -553,10 +553,11 @@ func TestNamesInterned(t *testing.T) {
 
 // TestSeriesCells: each kind finds its own cells, and only those, whichever combination a Spec
 // asks for; a gauge in its counter's memory keeps its value and touched flag; and the series
-// stays in its 160-byte size class (a field for every kind's cells made it 224).
+// stays at 144 bytes (a field for every kind's cells made it 224), so that with an owner's
+// 32 bytes beside it (Spec.Series) it is one 176-byte object.
 func TestSeriesCells(t *testing.T) {
-	if n := unsafe.Sizeof(Series{}); n > 160 {
-		t.Errorf("Series is %d bytes, want ≤ 160", n)
+	if n := unsafe.Sizeof(Series{}); n > 144 {
+		t.Errorf("Series is %d bytes, want ≤ 144", n)
 	}
 	var spec Spec
 	r := New(Config{}, func(kind Kind, name string, tags []string) (Spec, error) {
@@ -829,5 +830,48 @@ func TestAliasEntrySizes(t *testing.T) {
 	}
 	if st := r.Stats(); st.Series != 240 || st.Aliases != 480 {
 		t.Errorf("%d series and %d entries, want 240 and 480 (each spelling found its entry)", st.Series, st.Aliases)
+	}
+}
+
+// TestSpecSeries: a new key's series is made of the Series its Spec gives, so that an owner keeps
+// its own data beside it; a Spec's Series is not used for a key that has a series already, and
+// without one the registry allocates its own.
+func TestSpecSeries(t *testing.T) {
+	type owned struct {
+		Series
+		note string
+	}
+	var given []*owned
+	r := New(Config{MaxSeries: 2}, func(kind Kind, name string, tags []string) (Spec, error) {
+		sp, err := testCanon(kind, name, tags)
+		if name != "plain" {
+			o := &owned{note: name}
+			given = append(given, o)
+			sp.Series = &o.Series
+		}
+		return sp, err
+	})
+	a := r.Lookup(KindCounter, "a", []string{"x:1", "y:1"})
+	if len(given) != 1 || a != &given[0].Series || (*owned)(unsafe.Pointer(a)).note != "a" {
+		t.Fatalf("series %p, want the Spec's %p", a, &given[0].Series)
+	}
+	if a.Name() != "a" || a.JoinedTags() != "x:1,y:1" || a.Kind() != KindCounter {
+		t.Errorf("series made of the Spec's: %q %q %v", a.Name(), a.JoinedTags(), a.Kind())
+	}
+	if b := r.Lookup(KindCounter, "a", []string{"y:1", "x:1"}); b != a || len(given) != 2 {
+		t.Errorf("another spelling: series %p, want %p (and a second Spec made: %d)", b, a, len(given))
+	}
+	if p := r.Lookup(KindCounter, "plain", nil); p == nil || p == a {
+		t.Errorf("a Spec without a Series: %p", p)
+	}
+	o := r.Lookup(KindCounter, "c", nil) // past MaxSeries: the overflow series, made of its Spec's
+	if !o.Overflow() || o != &given[len(given)-1].Series {
+		t.Errorf("overflow series %p (overflow %v), want the last Spec's %p", o, o.Overflow(), &given[len(given)-1].Series)
+	}
+	o.Counter.Add(3)
+	var flushed int64
+	r.Flush(func(s *Series) bool { flushed += s.Counter.Swap(); return true })
+	if flushed != 3 {
+		t.Errorf("flushed %d, want 3", flushed)
 	}
 }

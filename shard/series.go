@@ -32,7 +32,8 @@ func (k Kind) String() string {
 }
 
 // Series is one metric series: its canonical identity and its value cells. Series are created by a
-// Registry; the zero value is not usable. Name, Tags, Kind and Ext never change after creation.
+// Registry (in memory of its owner's, when Spec.Series says so); a Series not made by a Registry
+// is not usable. Name, Tags and Kind never change after creation.
 //
 // Which cells a series has depends on its kind and the Spec the registry's owner returned: a
 // counter has Counter, a gauge Gauge, a set Set, and histograms, distributions and timings
@@ -63,7 +64,6 @@ type Series struct {
 	ns   string
 	name string
 	tags string // the canonical tags joined by ',' (no canonical tag holds one; see Spec.Tags)
-	ext  any
 }
 
 // cellKind says what Series.cells points to.
@@ -168,9 +168,6 @@ func (s *Series) Tags() []string {
 // JoinedTags returns the canonical tags, sorted and joined by ',' as DogStatsD sends them: one
 // string, kept in the series in place of a slice of them ("" without tags).
 func (s *Series) JoinedTags() string { return s.tags }
-
-// Ext returns the owner's data attached by Spec.Ext at creation (e.g. pre-encoded tags).
-func (s *Series) Ext() any { return s.ext }
 
 // Overflow reports whether this is the overflow series of its name, which collects the values of
 // keys that arrived after the registry reached Config.MaxSeries.
