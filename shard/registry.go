@@ -468,14 +468,14 @@ func (r *Registry) Revive(s *Series) {
 			if s.overflow {
 				r.overflow++
 			}
-			if r.findLocked(s.self.hash, s.ns, s.kind, s.name, s.Tags()) == nil {
+			if r.findLocked(s.self.hash, s.ns.str(), s.kind, s.name.str(), s.Tags()) == nil {
 				r.addLocked(s)
 			}
 			// Take the name's and namespace's references back without assigning s.name or
-			// s.ns, which lookups read meanwhile: the interned copy is the series' string, or
-			// becomes it if none was left.
-			r.refLocked(s.name, false)
-			r.refLocked(s.ns, false)
+			// s.ns, which lookups read meanwhile: the interned copy has the series' string, or
+			// becomes one that has it if none was left.
+			r.refLocked(s.name.str(), false)
+			r.refLocked(s.ns.str(), false)
 			r.live.Store(int64(len(r.all)))
 			r.revived++
 		}
@@ -564,8 +564,8 @@ func (r *Registry) remove(expired []*Series) {
 			continue // revived between the walk and now
 		}
 		s.removed = true
-		r.releaseNameLocked(s.name)
-		r.releaseNameLocked(s.ns)
+		r.releaseNameLocked(s.name.str())
+		r.releaseNameLocked(s.ns.str())
 		if s.overflow {
 			r.overflow--
 		}
@@ -838,17 +838,17 @@ func (e *entry) sameKey(o *entry) bool {
 	case a != nil && b != nil:
 		return a.ntags == b.ntags && a.key == b.key
 	case a != nil:
-		return a.matches(o.s.ns, o.s.name, o.s.Tags())
+		return a.matches(o.s.Namespace(), o.s.Name(), o.s.Tags())
 	case b != nil:
-		return b.matches(e.s.ns, e.s.name, e.s.Tags())
+		return b.matches(e.s.Namespace(), e.s.Name(), e.s.Tags())
 	}
 	s, c := e.s, o.s // both canonical spellings
-	return s.ns == c.ns && s.name == c.name && s.ntags == c.ntags && s.tags == c.tags
+	return s.Namespace() == c.Namespace() && s.Name() == c.Name() && s.ntags == c.ntags && s.tags == c.tags
 }
 
 // spelled reports whether ns, name and tags are the series' canonical key as it is.
 func (s *Series) spelled(ns, name string, tags []string) bool {
-	return s.name == name && s.ns == ns && equalJoined(s.tags, int(s.ntags), tags)
+	return s.name.str() == name && s.ns.str() == ns && equalJoined(s.tags, int(s.ntags), tags)
 }
 
 // equalJoined reports whether tags are the n tags joined (by ',') in joined. Exact because no
@@ -904,23 +904,31 @@ func checkTags(tags []string) error {
 	return nil
 }
 
-// nameRef is one interned metric name and the live series that use it.
+// nameRef is one interned metric name or namespace and the live series that use it.
 type nameRef struct {
 	s string
 	n int
 }
 
-// internLocked returns the registry's copy of a series name or namespace, so that the series of
-// one metric, or of one namespace (a container's), share it: most of a registry's series differ
-// in their tags. A string seen for the first time is copied, since the caller's may be part of a
-// larger one (a spelling's key, see spell) that the copy would otherwise keep alive.
-func (r *Registry) internLocked(name string) string { return r.refLocked(name, true) }
+// str returns the interned string, "" for nil.
+func (n *nameRef) str() string {
+	if n == nil {
+		return ""
+	}
+	return n.s
+}
+
+// internLocked returns the registry's copy of a series name or namespace (nil for ""), so that
+// the series of one metric, or of one namespace (a container's), share it: most of a registry's
+// series differ in their tags. A string seen for the first time is copied, since the caller's may
+// be part of a larger one (a spelling's key, see spell) that the copy would otherwise keep alive.
+func (r *Registry) internLocked(name string) *nameRef { return r.refLocked(name, true) }
 
 // refLocked takes a reference to an interned string, interning name (a copy of it if clone) when
 // none is left.
-func (r *Registry) refLocked(name string, clone bool) string {
+func (r *Registry) refLocked(name string, clone bool) *nameRef {
 	if name == "" {
-		return ""
+		return nil
 	}
 	ref := r.names[name]
 	if ref == nil {
@@ -931,7 +939,7 @@ func (r *Registry) refLocked(name string, clone bool) string {
 		r.names[name] = ref
 	}
 	ref.n++
-	return ref.s
+	return ref
 }
 
 // releaseNameLocked gives back a removed series' use of its name or namespace.

@@ -183,7 +183,7 @@ func TestRejected(t *testing.T) {
 // TestCollisions puts entries with one hash in one table and checks the probe compares full keys.
 func TestCollisions(t *testing.T) {
 	tb := newTable(8)
-	s1, s2 := &Series{kind: KindCounter, name: "x"}, &Series{kind: KindCounter, name: "y"}
+	s1, s2 := &Series{kind: KindCounter, name: &nameRef{s: "x"}}, &Series{kind: KindCounter, name: &nameRef{s: "y"}}
 	s1.self = entry{hash: 42, s: s1} // a series' own entry
 	sp, _ := spell("", "y", nil)
 	a := &aliasEntry{entry: entry{hash: 42, s: s2}, sp: sp} // an alias entry
@@ -212,9 +212,9 @@ func TestCanonicalIndex(t *testing.T) {
 	for drop := range 3 {
 		r := New(Config{}, testCanon)
 		ss := []*Series{
-			{kind: KindCounter, name: "a"},
-			{kind: KindCounter, name: "b", tags: "t:1", ntags: 1},
-			{kind: KindGauge, name: "a"},
+			{kind: KindCounter, name: &nameRef{s: "a"}},
+			{kind: KindCounter, name: &nameRef{s: "b"}, tags: "t:1", ntags: 1},
+			{kind: KindGauge, name: &nameRef{s: "a"}},
 		}
 		const key = 7 // one canonical hash for all three
 		r.mu.Lock()
@@ -224,7 +224,7 @@ func TestCanonicalIndex(t *testing.T) {
 		}
 		ss[drop].removed = true
 		for i, s := range ss {
-			got := r.findLocked(key, s.ns, s.kind, s.name, s.Tags())
+			got := r.findLocked(key, s.Namespace(), s.kind, s.Name(), s.Tags())
 			if want := s; i == drop {
 				want = nil
 			} else if got != want {
@@ -553,11 +553,11 @@ func TestNamesInterned(t *testing.T) {
 
 // TestSeriesCells: each kind finds its own cells, and only those, whichever combination a Spec
 // asks for; a gauge in its counter's memory keeps its value and touched flag; and the series
-// stays at 144 bytes (a field for every kind's cells made it 224), so that with an owner's
-// 32 bytes beside it (Spec.Series) it is one 176-byte object.
+// stays at 128 bytes (a field for every kind's cells made it 224), so that with an owner's
+// 32 bytes beside it (Spec.Series) it is one 160-byte object.
 func TestSeriesCells(t *testing.T) {
-	if n := unsafe.Sizeof(Series{}); n > 144 {
-		t.Errorf("Series is %d bytes, want ≤ 144", n)
+	if n := unsafe.Sizeof(Series{}); n > 128 {
+		t.Errorf("Series is %d bytes, want ≤ 128", n)
 	}
 	var spec Spec
 	r := New(Config{}, func(kind Kind, name string, tags []string) (Spec, error) {
@@ -800,7 +800,7 @@ func TestWarmRacesChanges(t *testing.T) {
 // bytes, past every size boundary, and the key stays right across collections; a longer key is
 // kept as it was.
 func TestAliasEntrySizes(t *testing.T) {
-	s := &Series{kind: KindCounter, name: "m"}
+	s := &Series{kind: KindCounter, name: &nameRef{s: "m"}}
 	for n := 2; n <= 260; n++ {
 		sp, ok := spell("", "m", []string{strings.Repeat("x", n-2)[:max(0, n-5)]})
 		if !ok {

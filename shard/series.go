@@ -61,8 +61,10 @@ type Series struct {
 	// self is the lookup entry of the canonical spelling, kept in the series so that a lookup
 	// finds the entry, the strings it compares and the series in one object.
 	self entry
-	ns   string
-	name string
+	// The namespace and the name, interned: the registry's one copy of each, shared by its series,
+	// held by a pointer (half a string's header); ns is nil for "".
+	ns   *nameRef
+	name *nameRef
 	tags string // the canonical tags joined by ',' (no canonical tag holds one; see Spec.Tags)
 }
 
@@ -149,13 +151,13 @@ func (s *Series) setCells(h *Histogram, b *Buckets, r *Reservoir) {
 }
 
 // Namespace returns the namespace the series was looked up in (LookupIn), "" for Lookup.
-func (s *Series) Namespace() string { return s.ns }
+func (s *Series) Namespace() string { return s.ns.str() }
 
 // Kind returns the series' kind.
 func (s *Series) Kind() Kind { return s.kind }
 
 // Name returns the canonical metric name.
-func (s *Series) Name() string { return s.name }
+func (s *Series) Name() string { return s.name.str() }
 
 // Tags returns the canonical tags, sorted, in a new slice. JoinedTags has them without allocating.
 func (s *Series) Tags() []string {
