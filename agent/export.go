@@ -402,7 +402,8 @@ func (e *exporter) emit(s *shard.Series) bool {
 		if e.cfg.TCP.Enabled {
 			// The running total is for the TCP stream's snapshots alone (counterTotal); its
 			// store is a locked instruction per counter per flush.
-			ext.total.Store(math.Float64bits(math.Float64frombits(ext.total.Load()) + float64(d) + f))
+			t := &ext.more().total
+			t.Store(math.Float64bits(math.Float64frombits(t.Load()) + float64(d) + f))
 		}
 		rare := ext.rare.Load()
 		if f == 0 && (rare == nil || rare.carry == 0) {
@@ -424,10 +425,7 @@ func (e *exporter) emit(s *shard.Series) bool {
 		return true
 	case shard.KindGauge:
 		v, touched := s.Gauge().Swap()
-		if touched && !ext.gaugeSet.Load() {
-			ext.gaugeSet.Store(true)
-		}
-		if touched || (e.cfg.Statsd.ResendGauges && ext.gaugeSet.Load()) {
+		if touched || (e.cfg.Statsd.ResendGauges && s.Gauge().EverSet()) {
 			e.putFloat(e.begin(s, ext, statsd.Gauge, ""), v)
 		}
 		return touched

@@ -133,22 +133,24 @@ type series struct {
 // extOf returns the recorder's data about s, a series of the recorder's registry.
 func extOf(s *shard.Series) *seriesExt { return &(*series)(unsafe.Pointer(s)).ext }
 
-// seriesExt is what the recorder keeps about each series, beside it. It packs into 32 bytes:
-// it is one of the two objects every series costs, and what few series need is in seriesRare,
-// made on first use.
+// seriesExt is what the recorder keeps about each series, beside it: 16 bytes, so that with the
+// series it is one 144-byte object. What only some series need is in seriesRare, made on first
+// use (a gauge's "ever set" is its cell's, shard.Gauge.EverSet).
 type seriesExt struct {
 	rare atomic.Pointer[seriesRare] // see more
 	plan *histPlan                  // histogram/distribution/timing export, nil for other kinds
-	// Updated by the flusher, read by new TCP clients' snapshots.
-	total    atomic.Uint64 // float64 bits of the counter total flushed so far; the flusher writes it
-	gaugeSet atomic.Bool   // gauge set at least once; the flusher writes it
-	// card is set when the series' last canonical tag is a cardinality option (see canon).
-	card bool
 }
 
 // seriesRare is the per-series state that only some series need: counters that saw a fraction,
-// and series the TCP stream has sent. Each field has one owner, as noted.
+// series with a cardinality option, and, with the TCP stream on, counters (their flushed total)
+// and the series the stream has sent. Each field has one owner, as noted.
 type seriesRare struct {
+	// Updated by the flusher with the TCP stream on, read by new TCP clients' snapshots: float64
+	// bits of the counter total flushed so far.
+	total atomic.Uint64
+	// card is set when the series' last canonical tag is a cardinality option (see canon); set
+	// before the series is published and never changed.
+	card bool
 	// The series' tags as TCP stream labels, sorted by key: made on first use by the stream (see
 	// labels), so that a recorder without TCP clients does not keep them for every series.
 	streamLabels atomic.Pointer[[]pb.Label]
@@ -183,7 +185,7 @@ func (e *seriesExt) more() *seriesRare {
 // option asks for ("" for the recorder's). Both are parts of the registry's joined tags.
 func (e *seriesExt) wire(s *shard.Series) (tags, card string) {
 	tags = s.JoinedTags()
-	if !e.card {
+	if m := e.rare.Load(); m == nil || !m.card {
 		return tags, ""
 	}
 	i := strings.LastIndexByte(tags, '|') // the option's; no tag holds a '|' (see cardOption)
@@ -240,8 +242,8 @@ func (r *Recorder) canon(kind shard.Kind, name string, tags []string) (shard.Spe
 	ct = slices.Compact(ct)
 	x := new(series) // what the series is made of if the key is new (see shard.Spec.Series)
 	ext := &x.ext
-	ext.card = card != ""
 	if card != "" {
+		ext.rare.Store(&seriesRare{card: true})
 		// Part of the series' identity, not of its tags on the wire: it sorts last ('|' > 'z').
 		ct = append(ct, cardOption+card)
 	}

@@ -261,6 +261,15 @@ func setCount(t float64) uint64 {
 	return uint64(t)
 }
 
+// flushed returns the float64 bits of the counter total the flusher has sent (kept with the TCP
+// stream on; 0 before the series' first flush).
+func (e *seriesExt) flushed() uint64 {
+	if m := e.rare.Load(); m != nil {
+		return m.total.Load()
+	}
+	return 0
+}
+
 // counterTotal is a counter's total since the recorder started: what the flusher has sent (a
 // float64, fractional adds included) plus what is pending, whole and fractional. A flush of the
 // series between the loads would count its interval twice, so the flushed total is read on both
@@ -268,9 +277,9 @@ func setCount(t float64) uint64 {
 // of the cells and its store of the new total, a few instructions, where the interval is missed.
 func counterTotal(s *shard.Series, ext *seriesExt) float64 {
 	for try := 0; ; try++ {
-		before := ext.total.Load()
+		before := ext.flushed()
 		pending := float64(s.Counter.Load()) + s.Counter.LoadFloat()
-		if after := ext.total.Load(); after == before || try == 3 {
+		if after := ext.flushed(); after == before || try == 3 {
 			return math.Float64frombits(after) + pending
 		}
 	}

@@ -173,7 +173,7 @@ func (g *greeter) build(limit int) (e *greetEncoded, size int) {
 		case shard.KindCounter:
 			m.Op, m.Uint = pb.SetCounter, setCount(counterTotal(s, ext))
 		case shard.KindGauge:
-			if !ext.gaugeSet.Load() && !s.Gauge().Touched() {
+			if !s.Gauge().EverSet() {
 				return true
 			}
 			m.Op, m.Float = pb.SetGauge, s.Gauge().Load()

@@ -377,10 +377,13 @@ func TestKindString(t *testing.T) {
 
 func TestGaugeSwap(t *testing.T) {
 	var g Gauge
-	if _, touched := g.Swap(); touched {
-		t.Error("zero gauge touched")
+	if _, touched := g.Swap(); touched || g.EverSet() {
+		t.Errorf("zero gauge: touched %v, ever set %v", touched, g.EverSet())
 	}
 	g.Set(0)
+	if !g.EverSet() || !g.Touched() {
+		t.Errorf("Set(0): ever set %v, touched %v", g.EverSet(), g.Touched())
+	}
 	if v, touched := g.Swap(); !touched || v != 0 {
 		t.Errorf("Set(0): got %v %v, want 0 true", v, touched)
 	}
@@ -391,6 +394,14 @@ func TestGaugeSwap(t *testing.T) {
 	}
 	if v, touched := g.Swap(); touched || v != 1.5 {
 		t.Errorf("untouched: got %v %v, want 1.5 false", v, touched)
+	}
+	if !g.EverSet() || g.Touched() {
+		t.Errorf("after its Swaps: ever set %v (want true), touched %v (want false)", g.EverSet(), g.Touched())
+	}
+	var h Gauge
+	h.Add(-1) // an add alone sets it too
+	if !h.EverSet() {
+		t.Error("a gauge added to: not ever set")
 	}
 }
 
