@@ -680,55 +680,38 @@ type aliasEntry struct {
 	sp spelling
 }
 
-// aliasEntry with room for a spelling's key of up to N bytes after it (newAliasEntry), so that a
-// lookup finds the entry and the key it compares on one cache line or two side by side, one
-// allocation rather than two. Each size is 40 bytes of aliasEntry plus N, a size class of the Go
-// allocator.
-type (
-	alias24 struct {
-		aliasEntry
-		b [24]byte
-	}
-	alias56 struct {
-		aliasEntry
-		b [56]byte
-	}
-	alias88 struct {
-		aliasEntry
-		b [88]byte
-	}
-	alias136 struct {
-		aliasEntry
-		b [136]byte
-	}
-	alias216 struct {
-		aliasEntry
-		b [216]byte
-	}
-)
+// aliasWith is an aliasEntry with room B (a byte array) for its spelling's key after it
+// (newAliasEntry), so that a lookup finds the entry and the key it compares on one cache line or
+// two side by side, one allocation rather than two. Each size used is 40 bytes of aliasEntry plus
+// the array, a size class of the Go allocator.
+type aliasWith[B any] struct {
+	aliasEntry
+	b B
+}
+
+// newAliasWith allocates an aliasWith[B] and returns its entry and the first n bytes of its room.
+func newAliasWith[B any](n int) (*aliasEntry, []byte) {
+	x := new(aliasWith[B])
+	return &x.aliasEntry, unsafe.Slice((*byte)(unsafe.Pointer(&x.b)), n)
+}
 
 // newAliasEntry returns the entry of spelling sp for hash h and series s, with a copy of sp's key
-// in the same allocation when it fits the largest of the sizes above (216 bytes), else sp's key
+// in the same allocation when it fits the largest of the sizes below (216 bytes), else sp's key
 // itself.
 func newAliasEntry(h uint64, s *Series, sp spelling) *aliasEntry {
 	var a *aliasEntry
 	var b []byte
 	switch n := len(sp.key); {
 	case n <= 24:
-		x := new(alias24)
-		a, b = &x.aliasEntry, x.b[:n]
+		a, b = newAliasWith[[24]byte](n) // 64-byte objects
 	case n <= 56:
-		x := new(alias56)
-		a, b = &x.aliasEntry, x.b[:n]
+		a, b = newAliasWith[[56]byte](n) // 96
 	case n <= 88:
-		x := new(alias88)
-		a, b = &x.aliasEntry, x.b[:n]
+		a, b = newAliasWith[[88]byte](n) // 128
 	case n <= 136:
-		x := new(alias136)
-		a, b = &x.aliasEntry, x.b[:n]
+		a, b = newAliasWith[[136]byte](n) // 176
 	case n <= 216:
-		x := new(alias216)
-		a, b = &x.aliasEntry, x.b[:n]
+		a, b = newAliasWith[[216]byte](n) // 256
 	default:
 		return &aliasEntry{entry: entry{hash: h, s: s}, sp: sp}
 	}
