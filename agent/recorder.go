@@ -63,6 +63,7 @@ func New(cfg Config) (*Recorder, error) {
 		MaxSeries:  rc.MaxSeries,
 		Expiry:     rc.Expiry,
 		MaxSetSize: rc.MaxSetSize,
+		NewSeries:  newSeries,
 	}, r.canon)
 	if r.exp, err = newExporter(rc); err != nil {
 		return nil, err
@@ -123,8 +124,8 @@ func (r *Recorder) TCPAddr() string {
 }
 
 // series is a recorder's series: the registry's and the recorder's data about it (seriesExt), in
-// one allocation. Every series of a recorder's registry is one: canon gives each new key one to
-// be made of (shard.Spec.Series), the overflow series included.
+// one allocation. Every series of a recorder's registry is one: the registry makes each of them
+// with newSeries (shard.Config.NewSeries), the overflow series included.
 type series struct {
 	shard.Series
 	ext seriesExt
@@ -132,6 +133,17 @@ type series struct {
 
 // extOf returns the recorder's data about s, a series of the recorder's registry.
 func extOf(s *shard.Series) *seriesExt { return &(*series)(unsafe.Pointer(s)).ext }
+
+// newSeries is the registry's shard.Config.NewSeries: a series and the recorder's data about it,
+// from the Spec canon made (its Owner is the export plan, a *histPlan, nil for other kinds).
+func newSeries(spec shard.Spec) *shard.Series {
+	x := new(series)
+	x.ext.plan, _ = spec.Owner.(*histPlan)
+	if n := len(spec.Tags); n > 0 && strings.HasPrefix(spec.Tags[n-1], cardOption) {
+		x.ext.rare.Store(&seriesRare{card: true}) // canon put the option last
+	}
+	return &x.Series
+}
 
 // seriesExt is what the recorder keeps about each series, beside it: 16 bytes, so that with the
 // series it is one 144-byte object. What only some series need is in seriesRare, made on first
@@ -240,10 +252,7 @@ func (r *Recorder) canon(kind shard.Kind, name string, tags []string) (shard.Spe
 	}
 	slices.Sort(ct)
 	ct = slices.Compact(ct)
-	x := new(series) // what the series is made of if the key is new (see shard.Spec.Series)
-	ext := &x.ext
 	if card != "" {
-		ext.rare.Store(&seriesRare{card: true})
 		// Part of the series' identity, not of its tags on the wire: it sorts last ('|' > 'z').
 		ct = append(ct, cardOption+card)
 	}
@@ -262,9 +271,8 @@ func (r *Recorder) canon(kind shard.Kind, name string, tags []string) (shard.Spe
 	if n := statsd.MaxNameLen - p.maxSuffix(); len(full) > n {
 		full = full[:n]
 	}
-	spec := shard.Spec{Name: full, Tags: ct, Series: &x.Series}
+	spec := shard.Spec{Name: full, Tags: ct, Owner: p}
 	if p != nil {
-		ext.plan = p
 		switch {
 		case p.mode == HistogramSummary:
 			spec.Sketch = true

@@ -14,8 +14,8 @@
 // A caller with many keys at hand, such as the agent's intake with a batch of lines, hashes them
 // (HashKey), lets Warm bring into the caches what their lookups will read, with the misses of
 // all of them in flight at once, and then looks each up with LookupHashed. An owner that keeps
-// data about each series gives the registry, with each new key's Spec, the Series its own struct
-// begins with (Spec.Series), so that both are one allocation.
+// data about each series makes the registry's series itself (Config.NewSeries), each the first
+// field of a struct of its own, so that both are one allocation.
 //
 // Value cells (Counter, Gauge, Histogram, Buckets, Reservoir, Set) record with atomic operations or a
 // tiny critical section and are snapshot-and-reset by the flush with atomic swaps: under concurrent

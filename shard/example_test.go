@@ -40,19 +40,21 @@ func ExampleRegistry_Warm() {
 }
 
 // An owner's data about each series, in one allocation with it: the owner's struct begins with
-// the Series, and the pointer converts back.
-func ExampleSpec_series() {
+// the Series, the registry makes every series with Config.NewSeries, and the pointer converts back.
+func ExampleConfig_newSeries() {
 	type mine struct {
 		shard.Series
 		unit string
 	}
-	r := shard.New(shard.Config{}, func(kind shard.Kind, name string, tags []string) (shard.Spec, error) {
+	r := shard.New(shard.Config{NewSeries: func(sp shard.Spec) *shard.Series {
+		return &(&mine{unit: sp.Owner.(string)}).Series
+	}}, func(kind shard.Kind, name string, tags []string) (shard.Spec, error) {
 		sp, err := canon(kind, name, tags)
-		sp.Series = &(&mine{unit: "ms"}).Series
+		sp.Owner = "ms" // what NewSeries gets, if the key is new
 		return sp, err
 	})
 	s := r.Lookup(shard.KindHistogram, "db.query", []string{"db:users"})
-	m := (*mine)(unsafe.Pointer(s)) // every series of r is a mine: canon gives each new key one
+	m := (*mine)(unsafe.Pointer(s)) // every series of r is a mine
 	fmt.Println(m.Name(), m.unit)
 	// Output: db.query ms
 }

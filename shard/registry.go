@@ -40,6 +40,12 @@ type Config struct {
 	// MaxSetSize bounds the distinct values a set series keeps per interval. Zero means
 	// DefaultMaxSetSize.
 	MaxSetSize int
+	// NewSeries, if set, allocates every series the registry makes, from the Spec of its key: it
+	// returns a zero Series that is the first field of a struct of the owner's, which keeps its own
+	// data about the series beside it, in one allocation, and finds it by converting the *Series
+	// back to a pointer to that struct. It runs under the registry's lock, only for keys that are
+	// new. Nil means the registry allocates plain Series.
+	NewSeries func(Spec) *Series
 }
 
 // Spec is what the registry's owner decides for a new key: its canonical identity and its cells.
@@ -53,12 +59,8 @@ type Spec struct {
 	Sketch    bool      // a Histogram sketch
 	Bounds    []float64 // exact Buckets with these bounds, when non-empty
 	Reservoir int       // a Reservoir of this capacity, when > 0
-	// Series, if not nil, is a zero Series for the registry to make the key's series of, if the
-	// key is new: the first field of a struct of the owner's, which keeps its own data about the
-	// series beside it, in one allocation, and finds it by converting the *Series back to a
-	// pointer to that struct. Nil: the registry allocates a Series of its own. It is not used
-	// when the key has a series already (a new spelling of it).
-	Series *Series
+	// Owner is the owner's, passed to Config.NewSeries when the key is new and not kept.
+	Owner any
 }
 
 // Canonicalizer turns a key as a caller spelled it into its canonical Spec. It runs on the slow path
@@ -153,8 +155,9 @@ func (r *Registry) LookupIn(ns string, kind Kind, name string, tags []string) *S
 }
 
 // LookupHashed is LookupIn for a key whose HashKey is h, for a caller that computed it already to
-// Warm a batch of lookups. An h that is not the key's HashKey finds nothing of the key's and
-// makes a series no other lookup finds.
+// Warm a batch of lookups. Given an h that is not the key's HashKey, it still returns the key's
+// series, by the slow path (canonicalizing) each time, and an entry it adds for the spelling is
+// filed under that h, where only lookups with the same wrong h look.
 func (r *Registry) LookupHashed(h uint64, ns string, kind Kind, name string, tags []string) *Series {
 	sh := &r.shards[h&r.shardMask]
 	t := sh.t.Load()
@@ -365,8 +368,10 @@ func (r *Registry) overflowLocked(ns string, kind Kind, name string) *Series {
 }
 
 func (r *Registry) newSeriesLocked(ns string, kind Kind, spec Spec, key uint64) *Series {
-	s := spec.Series
-	if s == nil {
+	var s *Series
+	if r.cfg.NewSeries != nil {
+		s = r.cfg.NewSeries(spec)
+	} else {
 		s = new(Series)
 	}
 	s.ns, s.kind, s.name = r.internLocked(ns), kind, r.internLocked(spec.Name)

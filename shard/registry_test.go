@@ -565,7 +565,7 @@ func TestNamesInterned(t *testing.T) {
 // TestSeriesCells: each kind finds its own cells, and only those, whichever combination a Spec
 // asks for; a gauge in its counter's memory keeps its value and touched flag; and the series
 // stays at 128 bytes (a field for every kind's cells made it 224), so that with an owner's
-// 32 bytes beside it (Spec.Series) it is one 160-byte object.
+// 16 bytes beside it (Config.NewSeries) it is one 144-byte object.
 func TestSeriesCells(t *testing.T) {
 	if n := unsafe.Sizeof(Series{}); n > 128 {
 		t.Errorf("Series is %d bytes, want ≤ 128", n)
@@ -844,45 +844,46 @@ func TestAliasEntrySizes(t *testing.T) {
 	}
 }
 
-// TestSpecSeries: a new key's series is made of the Series its Spec gives, so that an owner keeps
-// its own data beside it; a Spec's Series is not used for a key that has a series already, and
-// without one the registry allocates its own.
-func TestSpecSeries(t *testing.T) {
+// TestNewSeries: every series the registry makes comes from Config.NewSeries, the overflow series
+// included, with its key's Spec (Owner passed through), so that an owner keeps its own data beside
+// it; a new spelling of a key makes none, and without NewSeries the registry allocates its own.
+func TestNewSeries(t *testing.T) {
 	type owned struct {
 		Series
 		note string
 	}
-	var given []*owned
-	r := New(Config{MaxSeries: 2}, func(kind Kind, name string, tags []string) (Spec, error) {
+	var made []*owned
+	r := New(Config{MaxSeries: 2, NewSeries: func(sp Spec) *Series {
+		o := &owned{note: sp.Owner.(string)}
+		made = append(made, o)
+		return &o.Series
+	}}, func(kind Kind, name string, tags []string) (Spec, error) {
 		sp, err := testCanon(kind, name, tags)
-		if name != "plain" {
-			o := &owned{note: name}
-			given = append(given, o)
-			sp.Series = &o.Series
-		}
+		sp.Owner = "of " + name
 		return sp, err
 	})
 	a := r.Lookup(KindCounter, "a", []string{"x:1", "y:1"})
-	if len(given) != 1 || a != &given[0].Series || (*owned)(unsafe.Pointer(a)).note != "a" {
-		t.Fatalf("series %p, want the Spec's %p", a, &given[0].Series)
+	if len(made) != 1 || a != &made[0].Series || (*owned)(unsafe.Pointer(a)).note != "of a" {
+		t.Fatalf("series %p, want NewSeries' %p with its Spec's Owner", a, &made[0].Series)
 	}
 	if a.Name() != "a" || a.JoinedTags() != "x:1,y:1" || a.Kind() != KindCounter {
-		t.Errorf("series made of the Spec's: %q %q %v", a.Name(), a.JoinedTags(), a.Kind())
+		t.Errorf("series made by NewSeries: %q %q %v", a.Name(), a.JoinedTags(), a.Kind())
 	}
-	if b := r.Lookup(KindCounter, "a", []string{"y:1", "x:1"}); b != a || len(given) != 2 {
-		t.Errorf("another spelling: series %p, want %p (and a second Spec made: %d)", b, a, len(given))
+	if b := r.Lookup(KindCounter, "a", []string{"y:1", "x:1"}); b != a || len(made) != 1 {
+		t.Errorf("another spelling: series %p, want %p, and no series made (%d)", b, a, len(made))
 	}
-	if p := r.Lookup(KindCounter, "plain", nil); p == nil || p == a {
-		t.Errorf("a Spec without a Series: %p", p)
-	}
-	o := r.Lookup(KindCounter, "c", nil) // past MaxSeries: the overflow series, made of its Spec's
-	if !o.Overflow() || o != &given[len(given)-1].Series {
-		t.Errorf("overflow series %p (overflow %v), want the last Spec's %p", o, o.Overflow(), &given[len(given)-1].Series)
+	r.Lookup(KindCounter, "b", nil)
+	o := r.Lookup(KindCounter, "c", nil) // past MaxSeries: the overflow series
+	if !o.Overflow() || len(made) != 3 || o != &made[2].Series || made[2].note != "of c" {
+		t.Errorf("overflow series %p (overflow %v, %d made), want NewSeries' third", o, o.Overflow(), len(made))
 	}
 	o.Counter.Add(3)
 	var flushed int64
 	r.Flush(func(s *Series) bool { flushed += s.Counter.Swap(); return true })
 	if flushed != 3 {
 		t.Errorf("flushed %d, want 3", flushed)
+	}
+	if p := New(Config{}, testCanon).Lookup(KindCounter, "plain", nil); p == nil || p.Name() != "plain" {
+		t.Errorf("without NewSeries: %v", p)
 	}
 }

@@ -32,8 +32,8 @@ func (k Kind) String() string {
 }
 
 // Series is one metric series: its canonical identity and its value cells. Series are created by a
-// Registry (in memory of its owner's, when Spec.Series says so); a Series not made by a Registry
-// is not usable. Name, Tags and Kind never change after creation.
+// Registry (in memory of its owner's, with Config.NewSeries); a Series not made by a Registry is
+// not usable. Name, Tags and Kind never change after creation.
 //
 // Which cells a series has depends on its kind and the Spec the registry's owner returned: a
 // counter has Counter, a gauge Gauge, a set Set, and histograms, distributions and timings
