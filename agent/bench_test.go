@@ -280,3 +280,28 @@ func BenchmarkCountSeries(b *testing.B) {
 		})
 	}
 }
+
+// BenchmarkCountFolded is BenchmarkCountSeries past the cardinality cap: 10,000 keys recorded by
+// name round-robin into a recorder capped at 5,000 series, so half the samples fold into the
+// overflow series. A folded key has no lookup entry; the registry's fold cache keeps it from
+// canonicalizing and allocating again at every sample.
+func BenchmarkCountFolded(b *testing.B) {
+	const n, cap = 10_000, 5_000
+	tags := make([][]string, n)
+	for j := range tags {
+		tags[j] = []string{"env:prod", "service:checkout", fmt.Sprintf("route:/api/v1/r%05d", j)}
+	}
+	b.ReportAllocs()
+	r := benchRecorder(b, Config{MaxSeries: cap})
+	for j := range n {
+		r.Count("bench.requests", 1, tags[j]...)
+	}
+	b.ResetTimer()
+	j := 0
+	for i := 0; i < b.N; i++ {
+		r.Count("bench.requests", 1, tags[j]...)
+		if j++; j == n {
+			j = 0
+		}
+	}
+}

@@ -155,6 +155,27 @@ func TestIntakeZeroAllocs(t *testing.T) {
 	}
 }
 
+// TestIntakeFoldedZeroAllocs: lines of keys past MaxSeries, folded into overflow series, cost the
+// intake no allocation once each key was seen.
+func TestIntakeFoldedZeroAllocs(t *testing.T) {
+	if raceEnabled {
+		t.Skip("allocation counts are not meaningful under -race")
+	}
+	r, _, in := newIntake(t, Config{MaxSeries: 2})
+	var p lineParser
+	var dg []byte
+	for i := range 3 * lineBatch {
+		dg = fmt.Appendf(dg, "req:1|c|#id:%d\nlat:%d|ms|#id:%d\n", i, i, i)
+	}
+	in.handle(&p, [][]byte{dg})
+	if got := testing.AllocsPerRun(100, func() { in.handle(&p, [][]byte{dg}) }); got != 0 {
+		t.Errorf("%v allocs per datagram of %d folded lines, want 0", got, 6*lineBatch)
+	}
+	if st := r.Stats(); st.Series != 4 || st.Folds == 0 {
+		t.Errorf("stats %+v: want 4 series (2 and 2 overflow), folds counted", st)
+	}
+}
+
 func TestIntakeForwardBound(t *testing.T) {
 	r, s := newTestRecorder(t, Config{})
 	in, err := r.Listen(IntakeConfig{Listen: []string{"udp://127.0.0.1:0"}, MaxForward: 64})

@@ -159,6 +159,37 @@ func TestCardinalityCap(t *testing.T) {
 	}
 }
 
+// TestFoldedRecordingZeroAllocs: past MaxSeries, recording a folded key by name allocates
+// nothing once the key was seen (the registry's fold cache), on every by-name path, and every
+// value still reaches the overflow series.
+func TestFoldedRecordingZeroAllocs(t *testing.T) {
+	if raceEnabled {
+		t.Skip("allocation counts are not meaningful under -race")
+	}
+	r, s := newTestRecorder(t, Config{MaxSeries: 10})
+	ids := make([]string, 50)
+	for i := range ids {
+		ids[i] = fmt.Sprintf("id:%d", i)
+	}
+	record := func() {
+		for _, id := range ids {
+			r.Count("req", 1, id, "env:prod")
+			r.Observe("lat", 1, id)
+			r.GaugeSet("depth", 1, id)
+			r.SetAdd("users", "u1", id)
+		}
+	}
+	record()
+	const runs = 50
+	if got := testing.AllocsPerRun(runs, record); got != 0 {
+		t.Errorf("%v allocs per %d folded recordings, want 0", got, 4*len(ids))
+	}
+	r.Flush()
+	if got, want := sumCounter(t, s.take(), "req:"), int64((runs+2)*len(ids)); got != want {
+		t.Errorf("req total = %d, want %d", got, want)
+	}
+}
+
 func TestPacketsNeverExceedMax(t *testing.T) {
 	const max = 200
 	r, s := newTestRecorder(t, Config{Statsd: StatsdConfig{MaxPacketSize: max}})

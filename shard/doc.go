@@ -23,7 +23,8 @@
 //
 // Flush walks every live series, lets the caller snapshot it, and expires series that were idle for
 // Config.Expiry flushes. Past Config.MaxSeries, new keys fold into one overflow series per metric
-// name and every fold is counted.
+// name and every fold is counted. A folded key gets no lookup entry, but a bounded fold cache
+// (MaxFoldedKeys) remembers it, so that its later samples neither canonicalize nor allocate.
 //
 // # The recording contract
 //

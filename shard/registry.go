@@ -27,7 +27,8 @@ const OverflowTag = "overflow:true"
 type Config struct {
 	// MaxSeries caps the live series. Past it, a new key folds into the overflow series of its
 	// metric name (tagged OverflowTag plus the owner's global tags), and each fold is counted.
-	// Zero means DefaultMaxSeries; negative means no cap.
+	// The fold cache that keeps folded keys off the slow path grows to at most 4 slots per
+	// series of the cap (see MaxFoldedKeys). Zero means DefaultMaxSeries; negative means no cap.
 	MaxSeries int
 	// MaxOverflow caps the overflow series themselves (one per metric name); a key that would need
 	// one more is dropped and counted. Zero means DefaultMaxOverflow.
@@ -100,7 +101,8 @@ type Registry struct {
 	live     atomic.Int64
 
 	calls      callCache
-	aliasBytes atomic.Int64 // bytes held by lookup entries, all shards
+	folded     atomic.Pointer[foldCache] // made at the first fold; see foldCache
+	aliasBytes atomic.Int64              // bytes held by lookup entries, all shards
 	uncached   atomic.Uint64
 
 	flushMu  sync.Mutex // serializes Flush
@@ -244,6 +246,16 @@ func (r *Registry) warm(hashes []uint64) uintptr {
 // create is Lookup's slow path: canonicalize, find or create the canonical series, then add this
 // spelling to the lookup table.
 func (r *Registry) create(h uint64, ns string, kind Kind, name string, tags []string) *Series {
+	if fc := r.folded.Load(); fc != nil {
+		if s, ok := fc.find(h, ns, kind, name, tags); ok {
+			if s == nil {
+				r.capDrops.Add(1)
+			} else {
+				r.folds.Add(1)
+			}
+			return s
+		}
+	}
 	// Copy what the caller lent us: the strings may alias reused buffers (the agent's parser), and
 	// the slice must not escape Lookup, or every call would heap-allocate its variadic tags. One
 	// copy of them all, which an alias entry keeps (see spelling) and the others are parts of.
@@ -273,9 +285,14 @@ func (r *Registry) create(h uint64, ns string, kind Kind, name string, tags []st
 	if s == nil {
 		if r.cfg.MaxSeries > 0 && len(r.all)-r.overflow >= r.cfg.MaxSeries {
 			s = r.overflowLocked(ns, kind, name)
-			r.mu.Unlock()
 			// No lookup entry for a folded key: that would let an unbounded key space grow the
-			// table past the cap. Each sample of a folded key pays the slow path and is counted.
+			// table past the cap. The fold cache remembers it, in bounded memory, so that a
+			// key folded again finds its outcome without canonicalizing or allocating. Under
+			// r.mu, so that it cannot outlive the removal that makes room (see remove).
+			if spelt {
+				r.foldLocked(h, kind, sp, s)
+			}
+			r.mu.Unlock()
 			if s != nil {
 				r.folds.Add(1)
 			}
@@ -578,6 +595,11 @@ func (r *Registry) remove(expired []*Series) {
 	}
 	if n == 0 {
 		return
+	}
+	if fc := r.folded.Load(); fc != nil {
+		// Room under the caps again: a folded key may now get its own series, a dropped one an
+		// overflow series, and an entry must not keep a removed overflow series.
+		fc.clear()
 	}
 	r.expired += uint64(n)
 	// A fresh slice, not compaction in place: a Flush or Stats caller may hold the old header.
