@@ -12,7 +12,7 @@ import (
 // A key the cache does not hold is still folded or dropped, and counted, by that slow path.
 const (
 	// MaxFoldedKeys bounds the slots of a registry's fold cache, which starts at 1,024 and
-	// doubles while keys find no room, up to four times MaxSeries (rounded up to a power of two)
+	// doubles while keys find no room, up to twice MaxSeries (rounded up to a power of two)
 	// or MaxFoldedKeys, whichever is less. A key that finds no room there takes the slow path
 	// at each sample: the cache keeps the keys it holds until series are removed.
 	MaxFoldedKeys = 1 << 18
@@ -104,7 +104,7 @@ func (r *Registry) foldLocked(h uint64, kind Kind, sp spelling, s *Series) {
 func (r *Registry) foldLimit() int {
 	n := foldFirst
 	if r.cfg.MaxSeries > 0 {
-		n = max(n, 4<<bits.Len(uint(r.cfg.MaxSeries-1)))
+		n = max(n, 2<<bits.Len(uint(r.cfg.MaxSeries-1)))
 	}
 	return min(n, MaxFoldedKeys)
 }

@@ -165,7 +165,7 @@ func TestFoldCacheGrows(t *testing.T) {
 	for _, k := range foldedKeys(1000) {
 		r.Lookup(KindCounter, "live", k)
 	}
-	keys := foldedKeys(1000)
+	keys := foldedKeys(600)
 	pass := func() {
 		for _, k := range keys {
 			if s := r.Lookup(KindCounter, "m", k); s == nil || !s.Overflow() {
@@ -179,7 +179,7 @@ func TestFoldCacheGrows(t *testing.T) {
 	if allocs := testing.AllocsPerRun(5, pass); allocs != 0 {
 		t.Errorf("%v allocations per %d folded lookups, want 0", allocs, len(keys))
 	}
-	if n, limit := len(r.folded.Load().slots), 4096; n <= foldFirst || n > limit {
+	if n, limit := len(r.folded.Load().slots), 2048; n <= foldFirst || n > limit {
 		t.Errorf("fold cache of %d slots, want it grown from %d, within the limit for MaxSeries 1000, %d", n, foldFirst, limit)
 	}
 }

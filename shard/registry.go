@@ -27,7 +27,7 @@ const OverflowTag = "overflow:true"
 type Config struct {
 	// MaxSeries caps the live series. Past it, a new key folds into the overflow series of its
 	// metric name (tagged OverflowTag plus the owner's global tags), and each fold is counted.
-	// The fold cache that keeps folded keys off the slow path grows to at most 4 slots per
+	// The fold cache that keeps folded keys off the slow path grows to at most 2 slots per
 	// series of the cap (see MaxFoldedKeys). Zero means DefaultMaxSeries; negative means no cap.
 	MaxSeries int
 	// MaxOverflow caps the overflow series themselves (one per metric name); a key that would need
