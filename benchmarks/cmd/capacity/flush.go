@@ -25,6 +25,10 @@ type flushResult struct {
 	Received  uint64 // datagrams the receiver got, over all timed flushes
 	Sent      uint64 // datagrams sent, over all timed flushes
 	Heap      uint64 // live heap with the series created, bytes
+	// Bursts are the raw loop's times for as many datagrams as a flush sends (the ceiling's
+	// payloads, cycled), each written after a timed flush once the receiver was quiet again, so
+	// from the same idle state: what the kernel alone takes for a burst of that size.
+	Bursts []time.Duration
 }
 
 // Median returns the median flush time.
@@ -39,18 +43,31 @@ func (f flushResult) Median() time.Duration {
 
 // DatagramsPerSecond is the flush's sending rate, datagrams over the median flush time.
 func (f flushResult) DatagramsPerSecond() float64 {
-	m := f.Median()
-	if m <= 0 {
+	return rate(f.Datagrams, f.Times)
+}
+
+// BurstRate is the raw loop's rate over bursts of a flush's size, datagrams over the median burst.
+func (f flushResult) BurstRate() float64 { return rate(f.Datagrams, f.Bursts) }
+
+// rate is n over the median of ts, per second; 0 without any.
+func rate(n uint64, ts []time.Duration) float64 {
+	if len(ts) == 0 {
 		return 0
 	}
-	return float64(f.Datagrams) / m.Seconds()
+	t := slices.Clone(ts)
+	slices.Sort(t)
+	if m := t[len(t)/2]; m > 0 {
+		return float64(n) / m.Seconds()
+	}
+	return 0
 }
 
 // measureFlush creates n counter series with handles, then repeatedly touches every one and
-// times rec.Flush() to a loopback UDP receiver that drains with a large buffer. The first flush
+// times rec.Flush() to a loopback UDP receiver that drains with a large buffer, and after each
+// timed flush a raw burst of as many of l's datagrams to the same receiver. The first flush
 // sizes the exporter's buffer and is not timed. Rounds stop after budget or 5 timed flushes, with
 // at least one; creating the series stops at createBudget, so a slow machine cannot hang the run.
-func measureFlush(n int, budget, createBudget time.Duration) (flushResult, error) {
+func measureFlush(l load, n int, budget, createBudget time.Duration) (flushResult, error) {
 	res := flushResult{Series: n}
 	var got atomic.Uint64
 	rd, err := netio.ListenReader(netio.Addr{Network: "udp", Address: "127.0.0.1:0"},
@@ -59,6 +76,11 @@ func measureFlush(n int, budget, createBudget time.Duration) (flushResult, error
 		return res, fmt.Errorf("capacity: flush receiver: %w", err)
 	}
 	defer rd.Close()
+	raw, err := netio.NewWriter(rd.Addr(), netio.WriterConfig{SendBuffer: 4 << 20})
+	if err != nil {
+		return res, fmt.Errorf("capacity: flush's raw burst sender: %w", err)
+	}
+	defer raw.Close()
 	rec, err := agent.New(agent.Config{
 		Interval:  time.Hour, // only our Flush calls flush
 		MaxSeries: -1,
@@ -108,6 +130,15 @@ func measureFlush(n int, budget, createBudget time.Duration) (flushResult, error
 		res.Sent += res.Datagrams
 		last, _ := waitStable(got.Load, 20*time.Millisecond, 2*time.Second)
 		res.Received += last - got0
+
+		burst := make([][]byte, res.Datagrams)
+		for i := range burst {
+			burst[i] = l.payloads[i%len(l.payloads)]
+		}
+		t0 = time.Now()
+		raw.Write(burst)
+		res.Bursts = append(res.Bursts, time.Since(t0))
+		waitStable(got.Load, 20*time.Millisecond, 2*time.Second)
 	}
 	runtime.KeepAlive(handles)
 	return res, nil

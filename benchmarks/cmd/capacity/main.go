@@ -102,7 +102,7 @@ func measureCapacity(ctx context.Context, r *report, s settings, progress func(s
 	var flushes []flushResult
 	for _, n := range s.FlushSeries {
 		progress("flush: %d series", n)
-		f, err := measureFlush(n, s.FlushBudget, s.CreateBudget)
+		f, err := measureFlush(l, n, s.FlushBudget, s.CreateBudget)
 		if err != nil {
 			r.failf("flush of %d series: %v", n, err)
 			continue
