@@ -195,52 +195,73 @@ func BenchmarkFlush(b *testing.B) {
 	}
 }
 
+// udpRig is a Recorder whose exporter sends to a loopback UDP receiver that drains with a large
+// buffer and counts what it gets, with a handle for each of the names' counter series.
+type udpRig struct {
+	r   *Recorder
+	rd  *netio.Reader
+	got atomic.Uint64
+	cs  []Counter
+}
+
+func newUDPRig(b *testing.B, names []string) *udpRig {
+	g := &udpRig{}
+	rd, err := netio.ListenReader(netio.Addr{Network: "udp", Address: "127.0.0.1:0"},
+		netio.ReaderConfig{Readers: 1, RecvBuffer: 64 << 20}, func(_ int, d [][]byte) { g.got.Add(uint64(len(d))) })
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(func() { rd.Close() })
+	g.rd = rd
+	g.r, err = New(Config{Interval: time.Hour, MaxSeries: -1, Expiry: -1, Statsd: StatsdConfig{Address: rd.Addr().String()}})
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(func() { g.r.Close() })
+	g.cs = make([]Counter, len(names))
+	for i, name := range names {
+		g.cs[i] = g.r.Counter(name, "env:prod")
+	}
+	g.touch()
+	g.r.Flush() // sizes the buffers
+	return g
+}
+
+// touch records into every series.
+func (g *udpRig) touch() {
+	for _, c := range g.cs {
+		c.Add(1)
+	}
+}
+
+// received waits up to 2 s for the receiver to get all datagrams and reports the percentage it got.
+func (g *udpRig) received(all uint64) float64 {
+	for deadline := time.Now().Add(2 * time.Second); g.got.Load() < all && time.Now().Before(deadline); {
+		time.Sleep(5 * time.Millisecond)
+	}
+	return 100 * float64(g.got.Load()) / float64(all)
+}
+
 // benchFlushUDP is BenchmarkFlush with the exporter's socket: every series touched, then a flush
 // to a loopback UDP receiver that drains with a large buffer, as the capacity command's flush
 // section does. Its dgrams/s is what docs/perf.md compares with the raw sendmmsg loop; received% is
 // what the receiver got of every datagram sent.
 func benchFlushUDP(b *testing.B, names []string) {
-	var got atomic.Uint64
-	rd, err := netio.ListenReader(netio.Addr{Network: "udp", Address: "127.0.0.1:0"},
-		netio.ReaderConfig{Readers: 1, RecvBuffer: 64 << 20}, func(_ int, d [][]byte) { got.Add(uint64(len(d))) })
-	if err != nil {
-		b.Fatal(err)
-	}
-	defer rd.Close()
-	r, err := New(Config{Interval: time.Hour, MaxSeries: -1, Expiry: -1, Statsd: StatsdConfig{Address: rd.Addr().String()}})
-	if err != nil {
-		b.Fatal(err)
-	}
-	defer r.Close()
-	cs := make([]Counter, len(names))
-	for i, name := range names {
-		cs[i] = r.Counter(name, "env:prod")
-	}
-	touch := func() {
-		for _, c := range cs {
-			c.Add(1)
-		}
-	}
-	touch()
-	r.Flush() // sizes the buffers
-	before := r.Stats().Statsd.Packets
+	g := newUDPRig(b, names)
+	before := g.r.Stats().Statsd.Packets
 	b.ReportAllocs()
 	b.ResetTimer()
 	for range b.N {
 		b.StopTimer()
-		touch()
+		g.touch()
 		b.StartTimer()
-		r.Flush()
+		g.r.Flush()
 	}
 	b.StopTimer()
-	sent := r.Stats().Statsd.Packets - before
+	sent := g.r.Stats().Statsd.Packets - before
 	b.ReportMetric(float64(len(names))*float64(b.N)/b.Elapsed().Seconds(), "series/s")
 	b.ReportMetric(float64(sent)/b.Elapsed().Seconds(), "dgrams/s")
-	all := r.Stats().Statsd.Packets
-	for deadline := time.Now().Add(2 * time.Second); got.Load() < all && time.Now().Before(deadline); {
-		time.Sleep(5 * time.Millisecond)
-	}
-	b.ReportMetric(100*float64(got.Load())/float64(all), "received%")
+	b.ReportMetric(g.received(g.r.Stats().Statsd.Packets), "received%")
 }
 
 // payloadCapture keeps what a Recorder writes to Statsd.Writer: one payload per Write.
@@ -269,62 +290,36 @@ func benchFlushVsRaw(b *testing.B, names []string) {
 	c.Flush()
 	c.Close()
 
-	var got atomic.Uint64
-	rd, err := netio.ListenReader(netio.Addr{Network: "udp", Address: "127.0.0.1:0"},
-		netio.ReaderConfig{Readers: 1, RecvBuffer: 64 << 20}, func(_ int, d [][]byte) { got.Add(uint64(len(d))) })
-	if err != nil {
-		b.Fatal(err)
-	}
-	defer rd.Close()
-	w, err := netio.NewWriter(rd.Addr(), netio.WriterConfig{})
+	g := newUDPRig(b, names)
+	w, err := netio.NewWriter(g.rd.Addr(), netio.WriterConfig{})
 	if err != nil {
 		b.Fatal(err)
 	}
 	defer w.Close()
-	r, err := New(Config{Interval: time.Hour, MaxSeries: -1, Expiry: -1, Statsd: StatsdConfig{Address: rd.Addr().String()}})
-	if err != nil {
-		b.Fatal(err)
-	}
-	defer r.Close()
-	cs := make([]Counter, len(names))
-	for i, name := range names {
-		cs[i] = r.Counter(name, "env:prod")
-	}
-	touch := func() {
-		for _, c := range cs {
-			c.Add(1)
-		}
-	}
-	touch()
-	r.Flush() // sizes the buffers
 	w.Write(capture.payloads)
-	before, rawBefore := r.Stats().Statsd.Packets, w.Stats().Datagrams
+	before, rawBefore := g.r.Stats().Statsd.Packets, w.Stats().Datagrams
 	var flush, raw time.Duration
 	b.ResetTimer()
 	for range b.N {
 		b.StopTimer()
-		touch()
+		g.touch()
 		b.StartTimer()
 		t0 := time.Now()
-		r.Flush()
+		g.r.Flush()
 		t1 := time.Now()
 		w.Write(capture.payloads)
 		raw += time.Since(t1)
 		flush += t1.Sub(t0)
 	}
 	b.StopTimer()
-	sent, rawSent := r.Stats().Statsd.Packets-before, w.Stats().Datagrams-rawBefore
+	sent, rawSent := g.r.Stats().Statsd.Packets-before, w.Stats().Datagrams-rawBefore
 	if sent != rawSent {
 		b.Fatalf("the flushes sent %d datagrams, the raw loop %d", sent, rawSent)
 	}
 	b.ReportMetric(float64(sent)/flush.Seconds(), "dgrams/s")
 	b.ReportMetric(float64(rawSent)/raw.Seconds(), "raw-dgrams/s")
 	b.ReportMetric(100*raw.Seconds()/flush.Seconds(), "%raw")
-	all := r.Stats().Statsd.Packets + w.Stats().Datagrams
-	for deadline := time.Now().Add(2 * time.Second); got.Load() < all && time.Now().Before(deadline); {
-		time.Sleep(5 * time.Millisecond)
-	}
-	b.ReportMetric(100*float64(got.Load())/float64(all), "received%")
+	b.ReportMetric(g.received(g.r.Stats().Statsd.Packets+w.Stats().Datagrams), "received%")
 }
 
 // BenchmarkCountSeries counts by name over n series of 3 tags visited in turn, the shape of
@@ -352,21 +347,26 @@ func BenchmarkCountSeries(b *testing.B) {
 			}
 		})
 		b.Run(fmt.Sprintf("series=%d/statshard", n), func(b *testing.B) {
-			b.ReportAllocs()
-			r := benchRecorder(b, Config{})
-			for j := range n {
-				r.Count("bench.requests", 1, tags[j]...)
-				r.Count("bench.requests", 1, tags[j]...)
-			}
-			b.ResetTimer()
-			j := 0
-			for i := 0; i < b.N; i++ {
-				r.Count("bench.requests", 1, tags[j]...)
-				if j++; j == n {
-					j = 0
-				}
-			}
+			countRoundRobin(b, benchRecorder(b, Config{}), tags, 2)
 		})
+	}
+}
+
+// countRoundRobin counts by name over tags in turn, after warm untimed rounds over all of them.
+func countRoundRobin(b *testing.B, r *Recorder, tags [][]string, warm int) {
+	b.ReportAllocs()
+	for range warm {
+		for _, t := range tags {
+			r.Count("bench.requests", 1, t...)
+		}
+	}
+	b.ResetTimer()
+	j := 0
+	for i := 0; i < b.N; i++ {
+		r.Count("bench.requests", 1, tags[j]...)
+		if j++; j == len(tags) {
+			j = 0
+		}
 	}
 }
 
@@ -380,17 +380,5 @@ func BenchmarkCountFolded(b *testing.B) {
 	for j := range tags {
 		tags[j] = []string{"env:prod", "service:checkout", fmt.Sprintf("route:/api/v1/r%05d", j)}
 	}
-	b.ReportAllocs()
-	r := benchRecorder(b, Config{MaxSeries: cap})
-	for j := range n {
-		r.Count("bench.requests", 1, tags[j]...)
-	}
-	b.ResetTimer()
-	j := 0
-	for i := 0; i < b.N; i++ {
-		r.Count("bench.requests", 1, tags[j]...)
-		if j++; j == n {
-			j = 0
-		}
-	}
+	countRoundRobin(b, benchRecorder(b, Config{MaxSeries: cap}), tags, 1)
 }

@@ -3,9 +3,25 @@ package shard
 import (
 	"fmt"
 	"strings"
-	"sync/atomic"
 	"testing"
 )
+
+// fullRegistry returns a registry capped at max series, max of them live.
+func fullRegistry(max int) *Registry {
+	r := New(Config{MaxSeries: max}, testCanon)
+	for _, k := range foldedKeys(max) {
+		r.Lookup(KindCounter, "live", k)
+	}
+	return r
+}
+
+// skipAllocsUnderRace skips a test of allocation counts in a -race build.
+func skipAllocsUnderRace(t *testing.T) {
+	t.Helper()
+	if raceEnabled {
+		t.Skip("allocation counts are meaningless under -race")
+	}
+}
 
 // foldedKeys returns n tag lists, each a distinct key of one metric.
 func foldedKeys(n int) [][]string {
@@ -20,13 +36,8 @@ func foldedKeys(n int) [][]string {
 // canonicalizing or allocating, and every sample of it is still counted as a fold. Before the
 // fold cache each such lookup took 4 allocations.
 func TestFoldedLookupsZeroAllocs(t *testing.T) {
-	if raceEnabled {
-		t.Skip("allocation counts are meaningless under -race")
-	}
-	r := New(Config{MaxSeries: 10}, testCanon)
-	for _, k := range foldedKeys(10) {
-		r.Lookup(KindCounter, "live", k)
-	}
+	skipAllocsUnderRace(t)
+	r := fullRegistry(10)
 	keys := foldedKeys(300)
 	o := r.Lookup(KindCounter, "m", keys[0])
 	if o == nil || !o.Overflow() {
@@ -59,9 +70,7 @@ func TestFoldedLookupsZeroAllocs(t *testing.T) {
 // TestDroppedLookupsZeroAllocs: past MaxOverflow, a dropped key is dropped again from the fold
 // cache, still counted each time.
 func TestDroppedLookupsZeroAllocs(t *testing.T) {
-	if raceEnabled {
-		t.Skip("allocation counts are meaningless under -race")
-	}
+	skipAllocsUnderRace(t)
 	r := New(Config{MaxSeries: 1, MaxOverflow: 1}, testCanon)
 	r.Lookup(KindCounter, "live", nil)
 	if o := r.Lookup(KindCounter, "a", nil); o == nil || !o.Overflow() {
@@ -158,13 +167,8 @@ func TestFoldCacheExact(t *testing.T) {
 // TestFoldCacheGrows: more folded keys than the first cache holds make it grow, until each is
 // folded without allocating; its slots stay within the limit MaxSeries sets.
 func TestFoldCacheGrows(t *testing.T) {
-	if raceEnabled {
-		t.Skip("allocation counts are meaningless under -race")
-	}
-	r := New(Config{MaxSeries: 1000}, testCanon)
-	for _, k := range foldedKeys(1000) {
-		r.Lookup(KindCounter, "live", k)
-	}
+	skipAllocsUnderRace(t)
+	r := fullRegistry(1000)
 	keys := foldedKeys(600)
 	pass := func() {
 		for _, k := range keys {
@@ -213,14 +217,6 @@ func TestFoldedRecordingRacesExpiry(t *testing.T) {
 	r := New(Config{MaxSeries: 4, Expiry: 1}, testCanon)
 	keys := foldedKeys(50)
 	const n = 20000
-	var total atomic.Int64
-	flush := func() {
-		r.Flush(func(x *Series) bool {
-			d := x.Counter.Swap()
-			total.Add(d)
-			return d != 0
-		})
-	}
 	done := make(chan struct{})
 	go func() {
 		defer close(done)
@@ -236,19 +232,7 @@ func TestFoldedRecordingRacesExpiry(t *testing.T) {
 			}
 		}
 	}()
-	for {
-		select {
-		case <-done:
-			flush()
-			flush()
-			if got := total.Load(); got != n {
-				t.Fatalf("flushed %d, want %d", got, n)
-			}
-			st := r.Stats()
-			t.Logf("folds %d, expired %d, revived %d", st.Folds, st.Expired, st.Revived)
-			return
-		default:
-			flush()
-		}
-	}
+	flushUntil(t, r, done, n)
+	st := r.Stats()
+	t.Logf("folds %d, expired %d, revived %d", st.Folds, st.Expired, st.Revived)
 }

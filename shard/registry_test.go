@@ -330,17 +330,6 @@ func TestExpiryRace(t *testing.T) {
 	r := New(Config{Expiry: 1}, testCanon)
 	s := r.Lookup(KindCounter, "m", nil)
 	const n = 20000
-	var total int64
-	var mu sync.Mutex
-	flush := func() {
-		r.Flush(func(x *Series) bool {
-			d := x.Counter.Swap()
-			mu.Lock()
-			total += d
-			mu.Unlock()
-			return d != 0
-		})
-	}
 	done := make(chan struct{})
 	go func() {
 		defer close(done)
@@ -351,15 +340,30 @@ func TestExpiryRace(t *testing.T) {
 			}
 		}
 	}()
+	flushUntil(t, r, done, n)
+	t.Logf("expired %d times, revived %d", r.Stats().Expired, r.Stats().Revived)
+}
+
+// flushUntil flushes r, summing what its counters took, until done is closed, then twice more
+// (what was recorded last, and what a revival left), and fails t unless the sum is want.
+func flushUntil(t *testing.T, r *Registry, done <-chan struct{}, want int64) {
+	t.Helper()
+	var total int64 // visit runs on this goroutine, inside Flush
+	flush := func() {
+		r.Flush(func(x *Series) bool {
+			d := x.Counter.Swap()
+			total += d
+			return d != 0
+		})
+	}
 	for {
 		select {
 		case <-done:
 			flush()
 			flush()
-			if total != n {
-				t.Fatalf("flushed %d, want %d", total, n)
+			if total != want {
+				t.Fatalf("flushed %d, want %d", total, want)
 			}
-			t.Logf("expired %d times, revived %d", r.Stats().Expired, r.Stats().Revived)
 			return
 		default:
 			flush()
