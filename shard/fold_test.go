@@ -3,6 +3,7 @@ package shard
 import (
 	"fmt"
 	"strings"
+	"sync"
 	"testing"
 )
 
@@ -235,4 +236,37 @@ func TestFoldedRecordingRacesExpiry(t *testing.T) {
 	flushUntil(t, r, done, n)
 	st := r.Stats()
 	t.Logf("folds %d, expired %d, revived %d", st.Folds, st.Expired, st.Revived)
+}
+
+// TestFoldCacheGrowsUnderLookups: goroutines folding keys while the cache grows under them (a
+// -race test) all get the overflow series, and every fold is counted once.
+func TestFoldCacheGrowsUnderLookups(t *testing.T) {
+	r := fullRegistry(1000)
+	keys := foldedKeys(1500) // past the first cache's 1,024 slots: it grows meanwhile
+	o := r.Lookup(KindCounter, "m", keys[0])
+	before := r.Stats().Folds
+	const goroutines, rounds = 4, 3
+	var wg sync.WaitGroup
+	for g := range goroutines {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for range rounds {
+				for i := range keys {
+					k := keys[(i+g*len(keys)/goroutines)%len(keys)]
+					if s := r.Lookup(KindCounter, "m", k); s != o {
+						t.Errorf("key %v folded into %v, want %v", k, s, o)
+						return
+					}
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	if got, want := r.Stats().Folds-before, uint64(goroutines*rounds*len(keys)); got != want {
+		t.Errorf("Folds rose by %d, want %d", got, want)
+	}
+	if n := len(r.folded.Load().slots); n <= foldFirst {
+		t.Errorf("fold cache of %d slots: it did not grow", n)
+	}
 }
