@@ -1,7 +1,9 @@
 package shard
 
 import (
+	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -268,5 +270,26 @@ func TestFoldCacheGrowsUnderLookups(t *testing.T) {
 	}
 	if n := len(r.folded.Load().slots); n <= foldFirst {
 		t.Errorf("fold cache of %d slots: it did not grow", n)
+	}
+}
+
+// TestFoldCacheKeepsRejectionsCounted: a key whose overflow series the Canonicalizer rejects is
+// counted as rejected at every sample, not cached as a cap drop.
+func TestFoldCacheKeepsRejectionsCounted(t *testing.T) {
+	noOverflow := func(kind Kind, name string, tags []string) (Spec, error) {
+		if slices.Contains(tags, OverflowTag) {
+			return Spec{}, errors.New("no overflow series here")
+		}
+		return testCanon(kind, name, tags)
+	}
+	r := New(Config{MaxSeries: 1}, noOverflow)
+	r.Lookup(KindCounter, "live", nil)
+	for range 5 {
+		if s := r.Lookup(KindCounter, "m", []string{"k:1"}); s != nil {
+			t.Fatalf("got %v, want nil: the overflow series is rejected", s)
+		}
+	}
+	if st := r.Stats(); st.Rejected != 5 || st.CapDropped != 0 {
+		t.Errorf("Rejected %d, CapDropped %d: want 5 and 0", st.Rejected, st.CapDropped)
 	}
 }

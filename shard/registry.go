@@ -284,12 +284,15 @@ func (r *Registry) create(h uint64, ns string, kind Kind, name string, tags []st
 	s := r.findLocked(key, ns, kind, spec.Name, spec.Tags)
 	if s == nil {
 		if r.cfg.MaxSeries > 0 && len(r.all)-r.overflow >= r.cfg.MaxSeries {
-			s = r.overflowLocked(ns, kind, name)
+			var rejected bool
+			s, rejected = r.overflowLocked(ns, kind, name)
 			// No lookup entry for a folded key: that would let an unbounded key space grow the
 			// table past the cap. The fold cache remembers it, in bounded memory, so that a
 			// key folded again finds its outcome without canonicalizing or allocating. Under
-			// r.mu, so that it cannot outlive the removal that makes room (see remove).
-			if spelt {
+			// r.mu, so that it cannot outlive the removal that makes room (see remove). Not a
+			// key whose overflow series the Canonicalizer rejected: each of its samples is
+			// counted as rejected, which a cached outcome would count as a cap drop.
+			if spelt && !rejected {
 				r.foldLocked(h, kind, sp, s)
 			}
 			r.mu.Unlock()
@@ -358,30 +361,31 @@ func (r *Registry) admit(s *Series, n int64) bool {
 	return true
 }
 
-// overflowLocked returns the overflow series of a metric name, creating it within MaxOverflow.
+// overflowLocked returns the overflow series of a metric name, creating it within MaxOverflow, or
+// nil past MaxOverflow; rejected reports that the Canonicalizer refused the overflow series' key.
 // name is the name as the caller spelled it, canonicalized here like any other key, so that the
 // owner's rules (a name prefix, a per-name export plan) apply to the overflow series exactly once.
-func (r *Registry) overflowLocked(ns string, kind Kind, name string) *Series {
+func (r *Registry) overflowLocked(ns string, kind Kind, name string) (s *Series, rejected bool) {
 	spec, err := r.canon(kind, name, []string{OverflowTag})
 	if err == nil {
 		err = checkTags(spec.Tags)
 	}
 	if err != nil {
 		r.rejected.Add(1)
-		return nil
+		return nil, true
 	}
 	key := HashKey(ns, kind, spec.Name, spec.Tags)
 	if s := r.findLocked(key, ns, kind, spec.Name, spec.Tags); s != nil {
-		return s
+		return s, false
 	}
 	if r.overflow >= r.cfg.MaxOverflow {
 		r.capDrops.Add(1)
-		return nil
+		return nil, false
 	}
-	s := r.newSeriesLocked(ns, kind, spec, key)
+	s = r.newSeriesLocked(ns, kind, spec, key)
 	s.overflow = true
 	r.overflow++
-	return s
+	return s, false
 }
 
 func (r *Registry) newSeriesLocked(ns string, kind Kind, spec Spec, key uint64) *Series {
