@@ -260,3 +260,44 @@ func TestParseFlags(t *testing.T) {
 		t.Error("got no error for a stray argument")
 	}
 }
+
+// TestFlushBurst: the flush section sets each flush against the raw burst of as many datagrams
+// (median times), beside the sustained loop the bar reads.
+func TestFlushBurst(t *testing.T) {
+	ms := func(v ...float64) []time.Duration {
+		var d []time.Duration
+		for _, x := range v {
+			d = append(d, time.Duration(x*float64(time.Millisecond)))
+		}
+		return d
+	}
+	f := flushResult{Series: 10000, Created: 10000, Datagrams: 200,
+		Times: ms(3, 2, 9), Bursts: ms(1, 8, 1.6), Syscalls: 4, Sent: 600, Received: 600}
+	if got, want := f.DatagramsPerSecond(), 200/3e-3; math.Abs(got-want) > 1 {
+		t.Errorf("DatagramsPerSecond = %v, want %v (200 over the median of 3, 2 and 9 ms)", got, want)
+	}
+	if got, want := f.BurstRate(), 125e3; math.Abs(got-want) > 1 {
+		t.Errorf("BurstRate = %v, want %v (200 over the median 1.6 ms)", got, want)
+	}
+	var r report
+	addFlush(&r, []flushResult{f}, udpCeiling{})
+	row := r.Sections[0].Rows[0]
+	if len(row) != len(r.Sections[0].Columns) {
+		t.Fatalf("row of %d cells, %d columns", len(row), len(r.Sections[0].Columns))
+	}
+	col := func(name string) string {
+		for i, c := range r.Sections[0].Columns {
+			if c == name {
+				return row[i]
+			}
+		}
+		t.Fatalf("no column %q", name)
+		return ""
+	}
+	if got := col("raw burst of as many"); !strings.Contains(got, "1.60 ms") || !strings.Contains(got, "125 k") {
+		t.Errorf("raw burst cell %q, want 1.60 ms and 125 k datagrams/s", got)
+	}
+	if got := col("flush vs burst"); got != "53.3 %" {
+		t.Errorf("flush vs burst %q, want 53.3 %% (3 ms against 1.6 ms)", got)
+	}
+}
