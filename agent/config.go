@@ -86,7 +86,8 @@ type Config struct {
 	// DD_EXTERNAL_ENV, and DD_CARDINALITY or DATADOG_CARDINALITY. With NoEnv, origin detection
 	// follows Statsd.OriginDetection alone (OriginDetectionAuto then means off).
 	NoEnv bool
-	// Logger receives rare events (an upstream that fails or recovers, rejected metric names).
+	// Logger receives rare events (an upstream that fails or recovers, rejected metric names, the
+	// cardinality caps starting to act).
 	// Nil means slog.Default(). Nothing is logged per recorded value.
 	Logger *slog.Logger
 

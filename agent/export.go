@@ -52,6 +52,10 @@ type exporter struct {
 	prevTel  Stats  // telemetry counters as last sent
 	failing  bool   // upstream state, for logging once per change
 	reason   string // why it is failing (upstreamReason), while failing
+	// The registry's fold and cap-drop counts at the last flush, and whether that interval had
+	// any, for logging when the cardinality caps start to act (see logCaps).
+	folds, capDrops   uint64
+	folding, dropping bool
 
 	rt *runtimeStats // Config.RuntimeMetrics state (runtime.go), made by the first flush that needs it
 	// events are the events and service checks waiting for the next flush (see Recorder.Event).
@@ -247,11 +251,32 @@ func (e *exporter) flush(r *Recorder) {
 		e.events.discard()
 	}
 	e.send(e.payloads[e.handed:], before)
+	e.logCaps(r)
 	clear(e.payloads)
 	e.keepBuf(e.packer.Bytes())
 	e.packer.Reset(nil)
 	e.flushes.Add(1)
 	e.lastFlushNs.Store(int64(time.Since(start)))
+}
+
+// logCaps logs the first interval in which new keys fold into overflow series past MaxSeries,
+// and the first in which keys are dropped because the overflow series themselves are at their cap
+// (their values lost): once per stretch of intervals in which it goes on, so that a flood logs
+// once, not at every flush. Stats counts every fold and drop.
+func (e *exporter) logCaps(r *Recorder) {
+	st := r.reg.Stats()
+	folds, drops := st.Folds-e.folds, st.CapDropped-e.capDrops
+	e.folds, e.capDrops = st.Folds, st.CapDropped
+	if folds > 0 && !e.folding {
+		maxSeries := cmp.Or(e.cfg.MaxSeries, shard.DefaultMaxSeries)
+		e.cfg.logger.Warn("statshard: the cardinality cap is reached: new series fold into their name's "+
+			shard.OverflowTag+" series", "max_series", maxSeries, "folded", folds, "series", st.Series)
+	}
+	if drops > 0 && !e.dropping {
+		e.cfg.logger.Warn("statshard: the overflow series are at their cap: recordings of new series are dropped",
+			"max_overflow", shard.DefaultMaxOverflow, "dropped", drops)
+	}
+	e.folding, e.dropping = folds > 0, drops > 0
 }
 
 // setForwardLimit sets how many bytes of forwarded lines may wait for a flush.

@@ -1,13 +1,17 @@
 package agent
 
 import (
+	"bytes"
 	"fmt"
+	"log/slog"
 	"net"
 	"strconv"
 	"strings"
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/statshard/statshard/shard"
 )
 
 // sumCounter adds up the values of name's counter lines.
@@ -156,6 +160,53 @@ func TestCardinalityCap(t *testing.T) {
 	}
 	if st.Series != 11 {
 		t.Errorf("Series = %d, want 11 (10 + 1 overflow)", st.Series)
+	}
+}
+
+// TestCardinalityCapLogged: the first flush of an interval in which keys fold past MaxSeries logs a
+// warning, and so does the first in which keys are dropped past the overflow series' cap; while it
+// goes on, flushes stay quiet, and a later stretch logs again.
+func TestCardinalityCapLogged(t *testing.T) {
+	var log bytes.Buffer // written by Flush, on this goroutine
+	r, _ := newTestRecorder(t, Config{MaxSeries: 2, Logger: slog.New(slog.NewTextHandler(&log, nil))})
+	count := func(name string, n int) {
+		for i := range n {
+			r.Count(name, 1, fmt.Sprintf("id:%d", i))
+		}
+	}
+	warnings := func(msg string) int { return strings.Count(log.String(), msg) }
+	const folding, dropping = "the cardinality cap is reached", "the overflow series are at their cap"
+
+	count("req", 2) // up to the cap
+	r.Flush()
+	if n := warnings(folding); n != 0 {
+		t.Fatalf("%d cap warnings under the cap:\n%s", n, log.String())
+	}
+	count("req", 10) // 8 fold
+	r.Flush()
+	count("req", 20) // they go on folding
+	r.Flush()
+	if n := warnings(folding); n != 1 {
+		t.Fatalf("%d cap warnings over two intervals of folding, want 1:\n%s", n, log.String())
+	}
+	if !strings.Contains(log.String(), "max_series=2 folded=8") {
+		t.Errorf("the warning does not give the cap and the interval's folds:\n%s", log.String())
+	}
+	r.Flush() // an interval without a fold
+	count("req", 3)
+	r.Flush()
+	if n := warnings(folding); n != 2 {
+		t.Errorf("%d cap warnings after folding stopped and started again, want 2", n)
+	}
+	if n := warnings(dropping); n != 0 {
+		t.Fatalf("%d drop warnings with one overflow series", n)
+	}
+	for i := range shard.DefaultMaxOverflow + 5 { // one overflow series per name, then drops
+		r.Count(fmt.Sprintf("m%d", i), 1)
+	}
+	r.Flush()
+	if n := warnings(dropping); n != 1 {
+		t.Errorf("%d drop warnings past MaxOverflow, want 1:\n%s", n, log.String())
 	}
 }
 
