@@ -2,10 +2,13 @@ package agent
 
 import (
 	"math"
+	"reflect"
 	"slices"
 	"strconv"
 	"strings"
 	"testing"
+
+	"github.com/statshard/statshard/wire/statsd"
 )
 
 // lineValue returns the value of the one line starting with prefix.
@@ -133,5 +136,41 @@ func TestOptions(t *testing.T) {
 	}
 	if got := lines[1]; got != "d:1:2|d|c:abc" && got != "d:2:1|d|c:abc" {
 		t.Errorf("distribution line = %q, want d:1:2|d|c:abc (any order)", got)
+	}
+}
+
+// TestBeginSetsEveryField: begin assigns the line template field by field (see begin), so a field
+// it forgets would carry the last series' value into the next line. Every field of a template
+// left full of another line's values must come out as a fresh literal would have it.
+func TestBeginSetsEveryField(t *testing.T) {
+	r, _ := newTestRecorder(t, Config{})
+	c := r.Counter("c", "k:v")
+	e := r.exp
+	l := &e.line
+	v := reflect.ValueOf(l).Elem()
+	for i := range v.NumField() {
+		f := v.Field(i)
+		switch f.Kind() {
+		case reflect.String:
+			f.SetString("stale")
+		case reflect.Float64:
+			f.SetFloat(0.5)
+		case reflect.Int64:
+			f.SetInt(42)
+		case reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Uint8, reflect.Uint16, reflect.Uint32:
+			if f.CanInt() {
+				f.SetInt(3)
+			} else {
+				f.SetUint(3)
+			}
+		default:
+			t.Fatalf("statsd.Line.%s is a %s: teach this test (and begin) about it", v.Type().Field(i).Name, f.Kind())
+		}
+	}
+	got := *e.begin(c.s, extOf(c.s), statsd.Counter, "")
+	tags, _ := extOf(c.s).wire(c.s)
+	want := statsd.Line{Name: "c", Type: statsd.Counter, Tags: tags}
+	if !reflect.DeepEqual(got, want) {
+		t.Errorf("begin over a stale template: got %+v, want %+v", got, want)
 	}
 }
