@@ -34,6 +34,10 @@ const rcvBuf = 8 << 20
 // reads it, everything queued before it has been read.
 const sentinel = 0
 
+// mark is the one-byte datagram the parent sends after the client's warm-up: the child then
+// reports the events read so far (session.mark), which the run subtracts from its tally.
+const mark = 1
+
 // rxResult is what one receiver session saw.
 type rxResult struct {
 	dgrams, lines, bytes uint64
@@ -135,6 +139,30 @@ func openSession(tb testing.TB, metric string) *session {
 	return s
 }
 
+// mark tells the receiver that the client's warm-up has been sent and flushed, and returns the
+// events it has read of it: what the run subtracts from its tally, rather than the events the
+// warm-up should stand for, so that a client that dropped some of its warm-up is not charged with
+// dropping that much of the measured loop.
+func (s *session) mark(tb testing.TB) float64 {
+	tb.Helper()
+	if c, err := net.Dial("udp", s.addr); err == nil {
+		c.Write([]byte{mark})
+		c.Close()
+	}
+	f, err := s.p.request("mark")
+	if err != nil {
+		tb.Fatal(err)
+	}
+	if len(f) != 1 {
+		tb.Fatalf("benchmarks: receiver: got %d fields, want 1: %q", len(f), f)
+	}
+	ev, err := strconv.ParseFloat(f[0], 64)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return ev
+}
+
 // close marks the end of the client's output, waits until the receiver has read all of it, and
 // returns the tally. Call it after the client has flushed and closed.
 func (s *session) close(tb testing.TB) rxResult {
@@ -177,6 +205,8 @@ func serveReceiver(in io.Reader, out io.Writer) int {
 			}
 			cur = s
 			reply("ok %s", s.conn.LocalAddr())
+		case len(f) == 1 && f[0] == "mark" && cur != nil:
+			reply("ok %g", cur.markEvents())
 		case len(f) == 1 && f[0] == "close" && cur != nil:
 			r := cur.finish()
 			cur = nil
@@ -191,9 +221,11 @@ func serveReceiver(in io.Reader, out io.Writer) int {
 // sink is the child's side of a session: a socket and the goroutine that reads it.
 type sink struct {
 	conn     *net.UDPConn
-	t        tally // the reader's until done is closed
+	mu       sync.Mutex // guards t while the reader runs, for markEvents
+	t        tally      // the reader's until done is closed
 	read     atomic.Uint64
 	sentinel atomic.Bool
+	marked   atomic.Bool // a mark datagram was read since the last markEvents
 	done     chan struct{}
 }
 
@@ -222,7 +254,13 @@ func (s *sink) run() {
 			s.sentinel.Store(true)
 			return
 		}
+		if len(p) == 1 && p[0] == mark {
+			s.marked.Store(true)
+			return
+		}
+		s.mu.Lock()
 		s.t.datagram(p)
+		s.mu.Unlock()
 		s.read.Add(1)
 	}
 	for {
@@ -233,11 +271,20 @@ func (s *sink) run() {
 	}
 }
 
-// finish waits until everything the client sent has been read, then closes the socket. That is
-// when the sentinel has been read and 10 ms have passed without a datagram (loopback delivery can
-// lag the sender by a softirq on another CPU), or, should the sentinel itself have been dropped
-// on a full buffer, 100 ms without one; at most 5 s.
-func (s *sink) finish() rxResult {
+// markEvents waits until the client's datagrams sent before a mark have been read, as finish does
+// for the sentinel (the mark read and 10 ms of quiet, or 100 ms of quiet should the mark have been
+// dropped; at most 5 s), and returns the events read so far.
+func (s *sink) markEvents() float64 {
+	s.quiet(&s.marked)
+	s.marked.Store(false)
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.t.events
+}
+
+// quiet waits until seen is set and 10 ms have passed without a datagram, or 100 ms without one,
+// at most 5 s.
+func (s *sink) quiet(seen *atomic.Bool) {
 	start, prev := time.Now(), s.read.Load()
 	quietSince := start
 	for time.Since(start) < 5*time.Second {
@@ -247,10 +294,18 @@ func (s *sink) finish() rxResult {
 			prev, quietSince = cur, time.Now()
 			continue
 		}
-		if quiet := time.Since(quietSince); s.sentinel.Load() && quiet >= 10*time.Millisecond || quiet >= 100*time.Millisecond {
-			break
+		if quiet := time.Since(quietSince); seen.Load() && quiet >= 10*time.Millisecond || quiet >= 100*time.Millisecond {
+			return
 		}
 	}
+}
+
+// finish waits until everything the client sent has been read, then closes the socket. That is
+// when the sentinel has been read and 10 ms have passed without a datagram (loopback delivery can
+// lag the sender by a softirq on another CPU), or, should the sentinel itself have been dropped
+// on a full buffer, 100 ms without one; at most 5 s.
+func (s *sink) finish() rxResult {
+	s.quiet(&s.sentinel)
 	drops, _ := udpDrops(s.conn.LocalAddr().(*net.UDPAddr).Port)
 	s.conn.Close()
 	<-s.done

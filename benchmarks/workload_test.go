@@ -232,8 +232,8 @@ const warmRounds = 3
 // their call sites cached, as in a service that has been running: creating a series is a one-time
 // cost, paid again only after idle expiry, and statshard's call cache takes a call site on its
 // second miss (the capacity command's cost curve warms up the same way). datadog-go's aggregator
-// empties its contexts at the flush that follows, so for it the rounds change nothing. Their
-// events are subtracted from what the receiver counted (see reportPush).
+// empties its contexts at the flush that follows, so for it the rounds change nothing. The events
+// the receiver read of them are subtracted from its tally (see session.mark).
 func warm(n int, rec func(j, i int)) {
 	for range warmRounds {
 		for j := range n {
