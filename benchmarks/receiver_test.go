@@ -145,17 +145,7 @@ func openSession(tb testing.TB, metric string) *session {
 // dropping that much of the measured loop.
 func (s *session) mark(tb testing.TB) float64 {
 	tb.Helper()
-	if c, err := net.Dial("udp", s.addr); err == nil {
-		c.Write([]byte{mark})
-		c.Close()
-	}
-	f, err := s.p.request("mark")
-	if err != nil {
-		tb.Fatal(err)
-	}
-	if len(f) != 1 {
-		tb.Fatalf("benchmarks: receiver: got %d fields, want 1: %q", len(f), f)
-	}
+	f := s.signal(tb, mark, "mark", 1)
 	ev, err := strconv.ParseFloat(f[0], 64)
 	if err != nil {
 		tb.Fatal(err)
@@ -169,17 +159,7 @@ func (s *session) close(tb testing.TB) rxResult {
 	tb.Helper()
 	s.closed = true
 	defer rx.Unlock()
-	if c, err := net.Dial("udp", s.addr); err == nil {
-		c.Write([]byte{sentinel})
-		c.Close()
-	}
-	f, err := s.p.request("close")
-	if err != nil {
-		tb.Fatal(err)
-	}
-	if len(f) != 5 {
-		tb.Fatalf("benchmarks: receiver: got %d fields, want 5: %q", len(f), f)
-	}
+	f := s.signal(tb, sentinel, "close", 5)
 	var r rxResult
 	r.dgrams, _ = strconv.ParseUint(f[0], 10, 64)
 	r.lines, _ = strconv.ParseUint(f[1], 10, 64)
@@ -187,6 +167,24 @@ func (s *session) close(tb testing.TB) rxResult {
 	r.events, _ = strconv.ParseFloat(f[3], 64)
 	r.drops, _ = strconv.ParseUint(f[4], 10, 64)
 	return r
+}
+
+// signal sends the one-byte datagram b after what the client sent, then makes req and returns
+// its reply's fields, which must be n.
+func (s *session) signal(tb testing.TB, b byte, req string, n int) []string {
+	tb.Helper()
+	if c, err := net.Dial("udp", s.addr); err == nil {
+		c.Write([]byte{b})
+		c.Close()
+	}
+	f, err := s.p.request(req)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	if len(f) != n {
+		tb.Fatalf("benchmarks: receiver: %s: got %d fields, want %d: %q", req, len(f), n, f)
+	}
+	return f
 }
 
 // serveReceiver is the child's main loop; it returns when in ends.
